@@ -1,0 +1,1 @@
+"""compat_api: the CloudStack query API, spoken exactly, on aiohttp."""

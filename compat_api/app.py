@@ -1,0 +1,193 @@
+"""The aiohttp application: `/client/api` (with or without a trailing slash), GET and POST."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from compat_api import errors, job_results, logs, ops, render
+from compat_api.async_jobs import EngineHandle
+from compat_api.auth import KeyCache
+from compat_api.commands import build_registry
+from compat_api.config_cache import ServerConfig
+from compat_api.dispatch import ApiRequest, Outcome, ServerState, exact, run
+from compat_api.login import login, logout
+from compat_api.read_cache import ReadCache
+from compat_api.registry import Registry
+from compat_api.settings import Settings
+from engine.hosts import HostDrivers
+from engine.hypervisor.registry import DriverRegistry, HypervisorSettings
+from engine.jobs.runner import JobRunner, RunnerSettings
+from engine.processes import all_processes
+from schema_bridge.db import Database, open_database
+from schema_bridge.instances import new_msid
+from schema_bridge.version import check_schema
+
+STATE: web.AppKey[ServerState] = web.AppKey("state", ServerState)
+REQUEST_ID = web.RequestKey("request_id", str)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+OUTCOME = web.RequestKey("outcome", Outcome)
+_SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-XSS-Protection": "1;mode=block"}
+_AUTHENTICATORS: dict[str, Callable[[ServerState, ApiRequest], Awaitable[Outcome]]] = {
+    "login": login,
+    "logout": logout,
+}
+
+
+def _pairs(raw_query: str, body: bytes, content_type: str) -> list[tuple[str, str]]:
+    pairs = parse_qsl(raw_query, keep_blank_values=True, encoding="utf-8", errors="replace")
+    if body and content_type.startswith("application/x-www-form-urlencoded"):
+        text = body.decode("utf-8", "replace")
+        pairs += parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace")
+    return pairs
+
+
+async def api(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    request_id = request[REQUEST_ID]
+    body = await request.read() if request.method == "POST" else b""
+    req = ApiRequest(
+        method=request.method,
+        pairs=_pairs(request.rel_url.raw_query_string, body, request.content_type),
+        cookies=dict(request.cookies),
+        remote=request.remote or "",
+        request_id=request_id,
+    )
+    name = exact(req.pairs, "command")
+    authenticator = _AUTHENTICATORS.get(name.lower()) if name else None
+    outcome = await (authenticator(state, req) if authenticator else run(state, req, name or ""))
+    request[OUTCOME] = outcome
+    return _response(outcome)
+
+
+def _response(outcome: Outcome) -> web.Response:
+    body = outcome.body
+    response = web.Response(status=body.status, text=body.text, content_type=None)
+    response.headers["Content-Type"] = body.content_type
+    response.headers.update(_SECURITY_HEADERS)
+    response.headers.update(body.headers)
+    for cookie in outcome.set_cookies:
+        response.headers.add("Set-Cookie", cookie)
+    for name in outcome.clear_cookies:
+        response.headers.add("Set-Cookie", f"{name}=; Max-Age=0; Path=/client")
+    return response
+
+
+@web.middleware
+async def request_log(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Request id in and out, one access line, and no traceback ever sent to a client."""
+    given = request.headers.get("X-Request-Id", "")
+    # A caller's id is kept only when it is short and plain, so it cannot forge log lines.
+    request_id = given if _REQUEST_ID.fullmatch(given) else logs.new_id()
+    request[REQUEST_ID] = request_id
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        response = _internal_error(request, exc)
+    response.headers["X-Request-Id"] = request_id
+    if ops.is_probe(request.path):
+        return response
+    outcome: Outcome | None = request.get(OUTCOME)
+    seconds = time.perf_counter() - started
+    command = outcome.command if outcome else None
+    logs.access(
+        request_id=request_id,
+        method=request.method,
+        command=command,
+        account=outcome.account if outcome else None,
+        backend="engine",
+        status=response.status,
+        ms=round(seconds * 1000, 1),
+        **ops.error_fields(response),
+    )
+    ops.observe(request, command, "engine", response.status, seconds)
+    return response
+
+
+def _internal_error(request: web.Request, exc: Exception) -> web.Response:
+    error_id = logs.new_id()
+    logs.error(error_id, f"unexpected failure serving {request.path}: {exc}", exc)
+    text = f"{errors.INTERNAL_TEXT} (error id {error_id})"
+    error = errors.ApiError(errors.INTERNAL_ERROR, text, errors.CS_CLOUD_RUNTIME)
+    fmt = render.response_format(request.query.get("response"))
+    name = request.query.get("command")
+    outcome = Outcome(
+        render.render_error(
+            f"{name.lower()}response" if name else "errorresponse", error, fmt, None
+        )
+    )
+    outcome.body.headers["X-Error-Id"] = error_id
+    request[OUTCOME] = outcome
+    return _response(outcome)
+
+
+async def build_state(
+    settings: Settings, db: Database, registry: Registry | None = None
+) -> ServerState:
+    async with db.engine.connect() as conn:
+        version = await check_schema(conn)
+    config = ServerConfig(
+        cloudstack_version=version,
+        refresh_seconds=settings.config_refresh_seconds,
+        infra_reads=ReadCache(settings.auth_cache_seconds),
+    )
+    await config.refresh(db)
+    return ServerState(
+        settings, db, registry or build_registry(), config, KeyCache(settings.auth_cache_seconds)
+    )
+
+
+def start_engine(settings: Settings, db: Database) -> JobRunner:
+    """This process's job runner, with drivers for the hosts' hypervisors."""
+    drivers = DriverRegistry(HypervisorSettings(libvirt_uri_template=settings.libvirt_uri_template))
+    runner_settings = RunnerSettings(
+        concurrency=settings.engine_workers,
+        heartbeat_seconds=settings.job_heartbeat_seconds,
+        dead_after_seconds=settings.job_dead_after_seconds,
+    )
+    return JobRunner(
+        db,
+        new_msid(),
+        all_processes(),
+        job_results.build,
+        HostDrivers(db, drivers, settings.simulator_delays),
+        runner_settings,
+    )
+
+
+def create_app(
+    settings: Settings, db: Database | None = None, registry: Registry | None = None
+) -> web.Application:
+    """The application; with no `db` given it opens (and later closes) its own."""
+    app = web.Application(middlewares=[request_log], client_max_size=1024 * 1024)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        own = db is None
+        database = await open_database(settings.db_url) if db is None else db
+        state = await build_state(settings, database, registry)
+        app[STATE] = state
+        runner = start_engine(settings, database) if settings.engine_enabled else None
+        if runner is not None:
+            await runner.start()
+            state.engine = EngineHandle(runner.msid, runner.wake)
+        yield
+        if runner is not None:
+            await runner.stop(settings.drain_seconds)
+        if own:
+            await database.engine.dispose()
+
+    app.cleanup_ctx.append(lifecycle)
+    ops.setup(app, settings, STATE)
+    for path in ("/client/api", "/client/api/"):
+        app.router.add_route("GET", path, api)
+        app.router.add_route("POST", path, api)
+    return app

@@ -1,0 +1,56 @@
+"""Command declarations, one module per subsystem, assembled explicitly (no discovery)."""
+
+from __future__ import annotations
+
+from compat_api.commands import (
+    accounts,
+    addresses,
+    catalog,
+    discovery,
+    domains,
+    events,
+    infra,
+    jobs,
+    limits,
+    network,
+    ssh,
+    ssh_actions,
+    tag_actions,
+    tags,
+    vm,
+    vm_deploy,
+    vm_lifecycle,
+    vm_manage,
+    volume,
+    volume_actions,
+    volume_changes,
+)
+from compat_api.registry import Registry
+
+
+def build_registry() -> Registry:
+    return Registry(
+        [
+            *discovery.COMMANDS,
+            *infra.COMMANDS,
+            *accounts.COMMANDS,
+            *limits.COMMANDS,
+            *events.COMMANDS,
+            *tags.COMMANDS,
+            *ssh.COMMANDS,
+            *vm.COMMANDS,
+            *vm_lifecycle.COMMANDS,
+            *vm_deploy.COMMANDS,
+            *vm_manage.COMMANDS,
+            *volume.COMMANDS,
+            *jobs.COMMANDS,
+            *catalog.COMMANDS,
+            *network.COMMANDS,
+            *domains.COMMANDS,
+            *volume_actions.COMMANDS,
+            *volume_changes.COMMANDS,
+            *addresses.COMMANDS,
+            *ssh_actions.COMMANDS,
+            *tag_actions.COMMANDS,
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Presenters: legacy rows to CloudStack response objects, one module per object."""

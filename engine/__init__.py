@@ -1,0 +1,1 @@
+"""engine: the new implementation of IaaS subsystems behind the API."""

@@ -1,0 +1,1 @@
+"""Network lifecycles: public IP address association and release as engine processes."""

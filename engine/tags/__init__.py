@@ -1,0 +1,1 @@
+"""Resource tag batches (createTags, deleteTags) as engine processes."""

@@ -1,0 +1,1 @@
+"""Volume lifecycles: create, attach, detach and resize as engine processes."""

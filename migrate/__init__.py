@@ -1,0 +1,1 @@
+"""migrate: operator tooling for checks, cutover, rollback and upgrades."""

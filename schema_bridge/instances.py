@@ -1,0 +1,59 @@
+"""Live stackshift processes: registration, heartbeat, and who counts as alive."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from datetime import timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schema_bridge.db import Database
+from schema_bridge.dialect import utc_now
+from schema_bridge.own_tables import instances
+
+
+def new_msid() -> int:
+    """A random 48-bit id, the size of CloudStack's management-server ids (MAC-derived)."""
+    return secrets.randbits(47) | 1 << 47
+
+
+async def register(db: Database, msid: int, version: str) -> None:
+    now = utc_now()
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            insert(instances).values(
+                msid=msid,
+                version=version,
+                hostname=socket.gethostname(),
+                pid=os.getpid(),
+                started=now,
+                heartbeat=now,
+                draining=0,
+            )
+        )
+
+
+async def heartbeat(db: Database, msid: int) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            update(instances).where(instances.c.msid == msid).values(heartbeat=utc_now())
+        )
+
+
+async def set_draining(db: Database, msid: int) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(update(instances).where(instances.c.msid == msid).values(draining=1))
+
+
+async def unregister(db: Database, msid: int) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(delete(instances).where(instances.c.msid == msid))
+
+
+async def live_msids(conn: AsyncConnection, dead_after_seconds: float) -> list[int]:
+    since = utc_now() - timedelta(seconds=dead_after_seconds)
+    query = select(instances.c.msid).where(instances.c.heartbeat >= since)
+    return [int(m) for m in (await conn.execute(query)).scalars()]
