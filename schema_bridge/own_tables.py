@@ -6,7 +6,17 @@ and is configured to see nothing else.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 OWN_PREFIX = "stackshift_"
 own_metadata = MetaData()
@@ -22,6 +32,10 @@ sessions = Table(
     Column("created", DateTime, nullable=False),
     Column("last_seen", DateTime, nullable=False),
     Column("timeout_s", Integer, nullable=False),
+    # The legacy server's JSESSIONID and sessionkey for this session (encrypted with the
+    # installation key), so calls forwarded to legacy carry legacy's own session.
+    Column("legacy_session", String(512), nullable=True),
+    Column("legacy_key", String(512), nullable=True),
 )
 
 # Live stackshift processes. `msid` plays CloudStack's management-server id in async_job
@@ -48,4 +62,47 @@ job_progress = Table(
     Column("step", Integer, nullable=False),
     Column("state", String(4000), nullable=False),
     Column("updated", DateTime, nullable=False),
+)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY.
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+# Which backend answers what. command, account (uuid) and domain (uuid) are '' for "any":
+# MySQL unique keys treat NULLs as distinct, so '' keeps one row per scope.
+routes = Table(
+    "stackshift_routes",
+    own_metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("subsystem", String(40), nullable=False),
+    Column("command", String(100), nullable=False, default=""),
+    Column("account", String(40), nullable=False, default=""),
+    Column("domain", String(40), nullable=False, default=""),
+    Column("backend", String(10), nullable=False),
+    Column("percent", Integer, nullable=False, default=100),
+    Column("shadow", Integer, nullable=False, default=0),
+    Column("shadow_percent", Integer, nullable=False, default=100),
+    Column("ignore_fields", String(1000), nullable=False, default=""),
+    Column("updated", DateTime, nullable=False),
+    Column("updated_by", String(100), nullable=False),
+    Column("reason", String(1000), nullable=False),
+    UniqueConstraint(
+        "subsystem", "command", "account", "domain", name="uq_stackshift_routes_scope"
+    ),
+)
+
+# Every route change, who made it and why; MAX(id) is what running instances poll.
+route_history = Table(
+    "stackshift_route_history",
+    own_metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("who", String(100), nullable=False),
+    Column("reason", String(1000), nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("subsystem", String(40), nullable=False),
+    Column("command", String(100), nullable=False),
+    Column("account", String(40), nullable=False),
+    Column("domain", String(40), nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
 )

@@ -19,6 +19,9 @@ class SessionRow:
     created: datetime
     last_seen: datetime
     timeout_s: int
+    # The mapped legacy session (encrypted), when legacy is configured and logged in too.
+    legacy_session: str | None = None
+    legacy_key: str | None = None
 
 
 async def insert(conn: AsyncConnection, row: SessionRow) -> None:
