@@ -8,7 +8,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -48,9 +50,20 @@ def start_server(url: str, port: int, start_delay: float) -> subprocess.Popen[by
         "--workers", "1", "--job-dead-after", "4", "--simulator-delay", f"start={start_delay}",
     ]  # fmt: skip
     env = {**os.environ, "STACKSHIFT_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY}
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    # The server's log goes to a file kept for a failed drill's report (see server_logs).
+    with tempfile.NamedTemporaryFile(
+        prefix=f"stackshift-drill-{port}-", suffix=".log", delete=False
+    ) as log:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def server_logs(lines: int = 40) -> str:
+    """The last lines of every drill server's log, for an assertion message."""
+    parts = []
+    for path in sorted(Path(tempfile.gettempdir()).glob("stackshift-drill-*.log")):
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        parts.append(f"--- {path.name}\n" + "\n".join(tail))
+    return "\n".join(parts)
 
 
 async def wait_port(port: int) -> None:
@@ -161,7 +174,12 @@ async def check_deployed_once(
                 select(async_job.c.job_status, func.count()).group_by(async_job.c.job_status)
             )
         ).all()
-        assert [tuple(r) for r in statuses] == [(1, count)]
+        failed = (
+            await conn.execute(
+                select(async_job.c.id, async_job.c.job_result).where(async_job.c.job_status != 1)
+            )
+        ).all()
+        assert [tuple(r) for r in statuses] == [(1, count)], (failed, server_logs())
         states = (
             await conn.execute(
                 select(vm_instance.c.state, func.count())
