@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from compat_api import errors, job_results, logs, ops, render
+from compat_api import errors, job_results, logs, ops, render, ui_files
 from compat_api.async_jobs import EngineHandle
 from compat_api.auth import KeyCache
 from compat_api.commands import build_registry
@@ -190,4 +190,6 @@ def create_app(
     for path in ("/client/api", "/client/api/"):
         app.router.add_route("GET", path, api)
         app.router.add_route("POST", path, api)
+    if settings.ui_dir:
+        ui_files.add_routes(app, ui_files.check_dir(settings.ui_dir))
     return app

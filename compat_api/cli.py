@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from compat_api import cli_ops, demo
+from compat_api import cli_ops, cli_routes, demo, ui_files
 from compat_api.server import serve as run_server
 from compat_api.settings import DEFAULT_PORT, Settings
 
@@ -54,11 +54,26 @@ def _server_settings(args: argparse.Namespace, db_url: str, key: str | None) -> 
         job_dead_after_seconds=args.job_dead_after,
         job_heartbeat_seconds=min(2.0, args.job_dead_after / 4),
         simulator_delays=_delays(args.simulator_delay),
+        ui_dir=args.ui_dir,
     )
+
+
+def _ui_problem(args: argparse.Namespace) -> str | None:
+    if not args.ui_dir:
+        return None
+    try:
+        ui_files.check_dir(args.ui_dir)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Create (if absent) and serve a demo cloud on an embedded database; print how to log in."""
+    problem = _ui_problem(args)
+    if problem:
+        print(f"stackshift: {problem}", file=sys.stderr)
+        return 2
     db_url = args.db or DEFAULT_DEMO_DB
     key_file = Path(f"{db_url}.key") if "://" not in db_url else None
     key = _key_from(args)
@@ -69,13 +84,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         key = key_file.read_text().strip()
     credentials = asyncio.run(demo.prepare(db_url, args.hosts, key))
     print(demo.banner(credentials, args.host, args.port))
+    if args.ui_dir:
+        print(f"  web UI       : http://{args.host}:{args.port}/client/")
     return run_server(_server_settings(args, db_url, key))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the CloudStack API against an existing legacy database."""
     key = _key_from(args)
-    problem = asyncio.run(demo.check_database(args.db))
+    problem = _ui_problem(args) or asyncio.run(demo.check_database(args.db))
     if problem:
         print(f"stackshift: {problem}", file=sys.stderr)
         return 2
@@ -97,6 +114,10 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--debug-log", help="file for tracebacks, keyed by error id")
     parser.add_argument("--legacy-url", help="legacy management server API URL (for /readyz)")
+    parser.add_argument(
+        "--ui-dir",
+        help="a CloudStack UI build (the directory holding its index.html) to serve at /client/",
+    )
     parser.add_argument(
         "--job-dead-after",
         type=float,
@@ -151,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--hosts", type=int, default=4)
     _key_option(init)
     cli_ops.add_commands(sub)
+    cli_routes.add_commands(sub)
     return parser
 
 

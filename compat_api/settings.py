@@ -38,6 +38,8 @@ class Settings:
     # On SIGTERM, how long to keep serving while /readyz answers 503, so load balancers take
     # the process out of rotation before it stops accepting connections.
     drain_delay_seconds: float = 0.0
+    # A CloudStack UI build to serve at /client/ (None: no UI, only the API).
+    ui_dir: str | None = None
 
     @staticmethod
     def from_env(db_url: str, **overrides: object) -> Settings:
