@@ -173,7 +173,6 @@ def _parser() -> argparse.ArgumentParser:
     _key_option(init)
     cli_ops.add_commands(sub)
     cli_routes.add_commands(sub)
-    cli_routes.add_commands(sub)
     return parser
 
 
