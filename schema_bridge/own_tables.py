@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -105,4 +106,34 @@ route_history = Table(
     Column("domain", String(40), nullable=False),
     Column("before", Text, nullable=True),
     Column("after", Text, nullable=True),
+)
+
+# Shadow comparison (compat_api/shadow.py): per (command, field) counts, added up by every
+# instance's periodic flush; `field` "*" is the whole answer.
+shadow_fields = Table(
+    "stackshift_shadow_fields",
+    own_metadata,
+    Column("command", String(100), primary_key=True),
+    Column("field", String(255), primary_key=True),
+    Column("samples", BigInteger, nullable=False, default=0),
+    Column("diffs", BigInteger, nullable=False, default=0),
+    Column("noise_samples", BigInteger, nullable=False, default=0),
+    Column("noise_diffs", BigInteger, nullable=False, default=0),
+    Column("updated", DateTime, nullable=False),
+)
+
+# The last few differing value pairs per (command, field), pruned on every flush.
+shadow_examples = Table(
+    "stackshift_shadow_examples",
+    own_metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("command", String(100), nullable=False),
+    Column("field", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("path", String(1000), nullable=False),
+    Column("primary_value", Text),
+    Column("other_value", Text),
+    Column("primary_backend", String(16), nullable=False),
+    Column("seen", DateTime, nullable=False),
+    Index("ix_stackshift_shadow_examples_field", "command", "field", "id"),
 )
