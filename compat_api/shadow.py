@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import random
 from collections.abc import Callable
@@ -112,9 +111,8 @@ class ShadowMirror:
             shadow_diffs.FieldRow(command, name, c.samples, c.diffs, c.noise_samples, c.noise_diffs)
             for (command, name), c in counts.items()
         ]
-        stored = [shadow_diffs.ExampleRow(**dataclasses.asdict(e)) for e in examples]
         try:
-            await shadow_diffs.add(self.db, rows, stored, self.settings.examples_kept)
+            await shadow_diffs.add(self.db, rows, examples, self.settings.examples_kept)
         except Exception as exc:  # counts wait for the next flush; examples are expendable
             self.tally.give_back(counts)
             LOG.warning(logs.line(event="shadow_flush_failed", error=str(exc)[:200]))

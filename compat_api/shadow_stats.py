@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from compat_api.shadow_normalise import Flat
+from schema_bridge.shadow_diffs import ExampleRow
 
 # The whole answer, counted beside its fields: samples per command, answers with any change.
 COMMAND_FIELD = "*"
@@ -93,18 +94,6 @@ def compare(primary: Flat, other: Flat) -> Comparison:
     return Comparison(fields)
 
 
-@dataclass(frozen=True)
-class Example:
-    command: str
-    field: str
-    kind: Kind
-    path: str
-    primary: str | None
-    other: str | None
-    primary_backend: str
-    seen: datetime
-
-
 def _clip(value: str | None) -> str | None:
     return value if value is None or len(value) <= EXAMPLE_CHARS else value[:EXAMPLE_CHARS] + "…"
 
@@ -115,7 +104,7 @@ class Tally:
     def __init__(self, examples_kept: int) -> None:
         self.examples_kept = examples_kept
         self.counts: dict[tuple[str, str], FieldCounts] = {}
-        self.examples: dict[tuple[str, str], deque[Example]] = {}
+        self.examples: dict[tuple[str, str], deque[ExampleRow]] = {}
 
     def record(self, command: str, comparison: Comparison, kind: Kind, backend: str) -> None:
         fields = {COMMAND_FIELD: _overall(comparison), **comparison.fields}
@@ -132,7 +121,7 @@ class Tally:
             if difference is not None and self.examples_kept > 0:
                 kept = self.examples.setdefault((command, name), deque(maxlen=self.examples_kept))
                 kept.append(
-                    Example(
+                    ExampleRow(
                         command,
                         name,
                         kind,
@@ -144,7 +133,7 @@ class Tally:
                     )
                 )
 
-    def take(self) -> tuple[dict[tuple[str, str], FieldCounts], list[Example]]:
+    def take(self) -> tuple[dict[tuple[str, str], FieldCounts], list[ExampleRow]]:
         """Everything gathered so far, leaving the tally empty."""
         counts, self.counts = self.counts, {}
         examples = [e for kept in self.examples.values() for e in kept]
