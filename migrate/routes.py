@@ -236,6 +236,15 @@ async def set_route(
 ) -> tuple[StoredRoute | None, StoredRoute]:
     """Create or replace the route for spec.scope; (before, after)."""
     validate(spec, implemented, reason)
+    async with db.engine.begin() as conn:
+        return await set_in(conn, spec, implemented, who, reason)
+
+
+async def set_in(
+    conn: AsyncConnection, spec: RouteSpec, implemented: Collection[str], who: str, reason: str
+) -> tuple[StoredRoute | None, StoredRoute]:
+    """set_route inside the caller's transaction (a cutover writes several routes at once)."""
+    validate(spec, implemented, reason)
     values = {
         "backend": spec.backend,
         "percent": spec.percent,
@@ -246,15 +255,14 @@ async def set_route(
         "updated_by": who[:100],
         "reason": reason[:1000],
     }
-    async with db.engine.begin() as conn:
-        before = await _current(conn, spec.scope)
-        if before is None:
-            await conn.execute(routes.insert().values(**asdict(spec.scope), **values))
-        else:
-            await conn.execute(update(routes).where(routes.c.id == before.id).values(**values))
-        after = await _current(conn, spec.scope)
-        assert after is not None
-        await _record(conn, "set", spec.scope, who, reason, before, after)
+    before = await _current(conn, spec.scope)
+    if before is None:
+        await conn.execute(routes.insert().values(**asdict(spec.scope), **values))
+    else:
+        await conn.execute(update(routes).where(routes.c.id == before.id).values(**values))
+    after = await _current(conn, spec.scope)
+    assert after is not None
+    await _record(conn, "set", spec.scope, who, reason, before, after)
     return before, after
 
 
@@ -264,11 +272,18 @@ async def clear_route(db: Database, scope: Scope, who: str, reason: str) -> Stor
     if not reason.strip():
         raise RouteRefusedError("refused: --reason is required (it is kept in the route history)")
     async with db.engine.begin() as conn:
-        before = await _current(conn, scope)
-        if before is None:
-            return None
-        await conn.execute(delete(routes).where(routes.c.id == before.id))
-        await _record(conn, "clear", scope, who, reason, before, None)
+        return await clear_in(conn, scope, who, reason)
+
+
+async def clear_in(
+    conn: AsyncConnection, scope: Scope, who: str, reason: str
+) -> StoredRoute | None:
+    """clear_route inside the caller's transaction."""
+    before = await _current(conn, scope)
+    if before is None:
+        return None
+    await conn.execute(delete(routes).where(routes.c.id == before.id))
+    await _record(conn, "clear", scope, who, reason, before, None)
     return before
 
 
