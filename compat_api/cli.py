@@ -13,9 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from compat_api import cli_ops, cli_routes, demo, ui_files
+from compat_api import cli_cutover, cli_ops, cli_routes, cli_shadow, demo, ui_files
 from compat_api.server import serve as run_server
 from compat_api.settings import DEFAULT_PORT, Settings
+from migrate import cli as migrate_cli
 
 DEFAULT_DEMO_DB = "stackshift-demo.db"
 
@@ -50,6 +51,7 @@ def _server_settings(args: argparse.Namespace, db_url: str, key: str | None) -> 
         encryption_key=key,
         debug_log=args.debug_log,
         legacy_url=args.legacy_url,
+        legacy_timeout_seconds=args.legacy_timeout,
         drain_delay_seconds=args.drain_delay,
         job_dead_after_seconds=args.job_dead_after,
         job_heartbeat_seconds=min(2.0, args.job_dead_after / 4),
@@ -92,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the CloudStack API against an existing legacy database."""
     key = _key_from(args)
-    problem = _ui_problem(args) or asyncio.run(demo.check_database(args.db))
+    problem = _ui_problem(args) or asyncio.run(demo.check_database(args.db, args.job_dead_after))
     if problem:
         print(f"stackshift: {problem}", file=sys.stderr)
         return 2
@@ -113,7 +115,17 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=0, help="worker processes (default: cores; 1 on SQLite)"
     )
     parser.add_argument("--debug-log", help="file for tracebacks, keyed by error id")
-    parser.add_argument("--legacy-url", help="legacy management server API URL (for /readyz)")
+    parser.add_argument(
+        "--legacy-url",
+        help="legacy management server API URL (http://host:8080/client/api): calls routed "
+        "to legacy, and commands the engine does not implement, are forwarded there",
+    )
+    parser.add_argument(
+        "--legacy-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a forwarded call may take before the caller gets a 530 (60)",
+    )
     parser.add_argument(
         "--ui-dir",
         help="a CloudStack UI build (the directory holding its index.html) to serve at /client/",
@@ -173,6 +185,10 @@ def _parser() -> argparse.ArgumentParser:
     _key_option(init)
     cli_ops.add_commands(sub)
     cli_routes.add_commands(sub)
+    cli_cutover.add_commands(sub)
+    cli_shadow.add_commands(sub)
+    migrate_cli.add_commands(sub)
+    migrate_cli.add_db_commands(db_sub)
     return parser
 
 

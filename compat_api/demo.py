@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from migrate import schema as own_schema
+from migrate import upgrade as own_upgrade
 from schema_bridge import encryption
 from schema_bridge.db import Database, create_database_if_missing, open_database
 from schema_bridge.seed import init_database, is_initialised
@@ -64,8 +66,9 @@ async def prepare(
     return logins
 
 
-async def check_database(db_url: str) -> str | None:
-    """One clear line when the database cannot be served; None when it can."""
+async def check_database(db_url: str, dead_after_seconds: float = 15.0) -> str | None:
+    """One clear line when the database cannot be served; None when it can. Our own tables
+    get their expand revisions on the way (migrate/upgrade.py)."""
     try:
         db = await open_database(db_url)
     except ValueError as error:
@@ -79,8 +82,10 @@ async def check_database(db_url: str) -> str | None:
         return f"cannot reach database {db.display_url}: {error}"
     finally:
         await db.dispose()
-    await asyncio.to_thread(own_schema.upgrade, db_url)
-    return None
+    problem, note = await asyncio.to_thread(own_upgrade.on_start, db_url, dead_after_seconds)
+    if note:
+        print(f"stackshift: {note}", file=sys.stderr)
+    return problem
 
 
 def banner(logins: list[Login], host: str | None, port: int | None) -> str:

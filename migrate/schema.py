@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
+from migrate import revisions
 from schema_bridge.db import normalise_url
 
 VERSION_TABLE = "stackshift_alembic_version"
@@ -23,8 +22,7 @@ def sync_url(url: str) -> str:
 
 
 def _config(url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("migrate") / "alembic"))
+    config = revisions.alembic_config()
     config.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
     return config
 

@@ -7,9 +7,10 @@ import secrets
 import socket
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from migrate import revisions
 from schema_bridge.db import Database
 from schema_bridge.dialect import utc_now
 from schema_bridge.own_tables import instances
@@ -22,18 +23,25 @@ def new_msid() -> int:
 
 async def register(db: Database, msid: int, version: str) -> None:
     now = utc_now()
+    values: dict[str, object] = {
+        "msid": msid,
+        "version": version,
+        "hostname": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": now,
+        "heartbeat": now,
+        "draining": 0,
+    }
     async with db.engine.begin() as conn:
-        await conn.execute(
-            insert(instances).values(
-                msid=msid,
-                version=version,
-                hostname=socket.gethostname(),
-                pid=os.getpid(),
-                started=now,
-                heartbeat=now,
-                draining=0,
-            )
-        )
+        # A command-line tool may run before `stackshift db upgrade` added the column.
+        if await conn.run_sync(_has_schema_revision):
+            values["schema_revision"] = revisions.head()
+        await conn.execute(insert(instances).values(**values))
+
+
+def _has_schema_revision(conn: Connection) -> bool:
+    columns = inspect(conn).get_columns(instances.name)
+    return any(column["name"] == "schema_revision" for column in columns)
 
 
 async def heartbeat(db: Database, msid: int) -> None:

@@ -162,7 +162,11 @@ async def status_of(conn: AsyncConnection, job_id: int) -> int:
 
 async def all_instances(conn: AsyncConnection) -> list[InstanceRow]:
     """Every registered stackshift process, dead ones included (a crash leaves its row)."""
-    query = select(instances).order_by(instances.c.started)
+    # Named columns: this also reads a database whose instances table predates this release.
+    c = instances.c
+    query = select(
+        c.msid, c.version, c.hostname, c.pid, c.started, c.heartbeat, c.draining
+    ).order_by(c.started)
     return [
         InstanceRow(
             msid=int(r.msid),

@@ -51,6 +51,9 @@ instances = Table(
     Column("started", DateTime, nullable=False),
     Column("heartbeat", DateTime, nullable=False, index=True),
     Column("draining", Integer, nullable=False, default=0),
+    # The newest own-schema revision the process's code knows (migrate/revisions.py); a
+    # contract revision waits while a process that predates it is alive.
+    Column("schema_revision", String(64), nullable=True),
 )
 
 # Where each engine job stands: the next step to run and what earlier steps produced, so a

@@ -1,0 +1,108 @@
+"""Upgrading stackshift's own tables without downtime: what is pending, what may run now.
+
+Expand revisions always may: the release still running beside them keeps working. A contract
+revision may only run when no live instance's code predates it; until then it is refused
+with the instances that hold it back. `stackshift serve` applies the expand revisions at start
+and refuses to start while a contract stands between the database and its code;
+`stackshift db upgrade` applies everything that may run and says why the rest may not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, pool
+
+from migrate import fleet, revisions, schema
+from migrate.revisions import Revision
+
+
+@dataclass(frozen=True)
+class Plan:
+    current: str | None
+    pending: list[Revision]
+    # True when the database is at a revision this release does not know: a newer one ran.
+    ahead: bool = False
+    # The first pending contract that may not run yet, and the live instances holding it.
+    blocked: Revision | None = None
+    holders: list[fleet.Instance] = field(default_factory=list)
+
+    @property
+    def runnable(self) -> list[Revision]:
+        """The pending revisions that may run now, in order."""
+        if self.blocked is None:
+            return self.pending
+        return self.pending[: self.pending.index(self.blocked)]
+
+
+def plan(url: str, dead_after_seconds: float) -> Plan:
+    engine = create_engine(schema.sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"version_table": schema.VERSION_TABLE})
+            current = context.get_current_revision()
+            live = [i for i in fleet.read(conn, dead_after_seconds) if i.alive]
+    finally:
+        engine.dispose()
+    if revisions.position(current) is None:
+        return Plan(current, [], ahead=True)
+    pending = revisions.after(current)
+    for revision in pending:
+        if revision.phase == "contract":
+            holders = [i for i in live if i.predates(revision.id)]
+            if holders:
+                return Plan(current, pending, blocked=revision, holders=holders)
+    return Plan(current, pending)
+
+
+def apply(url: str, upto: list[Revision]) -> None:
+    """Apply the given leading part of a plan's pending revisions."""
+    if upto:
+        schema.upgrade(url, upto[-1].id)
+
+
+def describe(revision: Revision) -> str:
+    return f"{revision.id} ({revision.phase}): {revision.description}"
+
+
+def refusal(found: Plan) -> str:
+    """Why the blocked contract may not run, in one line."""
+    assert found.blocked is not None
+    who = ", ".join(
+        f"{i.msid} on {i.hostname} pid {i.pid} (version {i.version}, schema "
+        f"{i.schema_revision or 'unrecorded'})"
+        for i in found.holders
+    )
+    return (
+        f"contract revision {found.blocked.id} refused: instances of an older release are "
+        f"alive: {who}; upgrade or stop them first (an instance counts as dead once its "
+        "heartbeat is older than --dead-after)"
+    )
+
+
+def on_start(url: str, dead_after_seconds: float) -> tuple[str | None, str | None]:
+    """What `serve` does before serving: apply the expand revisions up to the first contract.
+
+    Returns (problem, note): a problem stops the server (a contract stands between the
+    database and this release's code); a note is worth telling the operator."""
+    found = plan(url, dead_after_seconds)
+    if found.ahead:
+        return None, (
+            f"the database's own schema is at {found.current}, newer than this release "
+            f"knows ({revisions.head()}); serving without upgrading it"
+        )
+    expands = []
+    for revision in found.pending:
+        if revision.phase == "contract":
+            break
+        expands.append(revision)
+    apply(url, expands)
+    rest = found.pending[len(expands) :]
+    if rest:
+        return (
+            f"contract revision {rest[0].id} must be applied before this release can serve: "
+            "run `stackshift db upgrade` once no older release is running",
+            None,
+        )
+    return None, None
