@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import update
 
 from schema_bridge.tables import data_center, user
@@ -41,6 +42,7 @@ async def _example_zone(api: Api) -> None:
         await conn.execute(update(data_center).values(**ZONE))
 
 
+@pytest.mark.parity("listZones")
 async def test_list_zones_admin_and_user(api: Api) -> None:
     await _example_zone(api)
     admin = await api.signed("listZones", api.admin)
@@ -54,6 +56,7 @@ async def test_list_zones_admin_and_user(api: Api) -> None:
     assert user_reply.text == golden("listZones.user.json")
 
 
+@pytest.mark.parity("listZones")
 async def test_list_zones_empty(api: Api) -> None:
     reply = await api.signed("listZones", api.admin, name="no-such-zone")
     assert reply.text == golden("listZones.empty.json")
@@ -61,6 +64,7 @@ async def test_list_zones_empty(api: Api) -> None:
     assert xml.text == golden("listZones.empty.xml").replace("4.22.0.0", "4.20.2.0")
 
 
+@pytest.mark.parity("login")
 async def test_login_response(api: Api) -> None:
     async with api.db.engine.begin() as conn:
         await conn.execute(

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select, update
 
 from schema_bridge import jobs
@@ -133,6 +134,7 @@ def _golden_vm() -> dict[str, Any]:
     return vm
 
 
+@pytest.mark.parity("queryAsyncJobResult")
 async def test_golden_bodies_byte_for_byte(api: Api) -> None:
     acme = await _acme(api)
     vm_id = await _acme_vm(api, acme)
