@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from compat_api.shadow_settings import ShadowSettings
+
 DEFAULT_PORT = 8080
 
 
@@ -40,6 +42,8 @@ class Settings:
     drain_delay_seconds: float = 0.0
     # A CloudStack UI build to serve at /client/ (None: no UI, only the API).
     ui_dir: str | None = None
+    # Shadow comparison of read-only calls on routes marked shadow (compat_api/shadow.py).
+    shadow: ShadowSettings = field(default_factory=ShadowSettings)
 
     @staticmethod
     def from_env(db_url: str, **overrides: object) -> Settings:

@@ -22,6 +22,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.registry import Collector
 from sqlalchemy.pool import QueuePool
 
+from compat_api.ops.metrics_shadow import ShadowMetrics
 from schema_bridge import job_stats
 from schema_bridge.db import Database
 from schema_bridge.job_queue import SUCCEEDED
@@ -106,6 +107,7 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=own,
         )
+        self.shadow = ShadowMetrics(own)
         self.own = own
         self._watch: CompletionWatch | None = None
 
@@ -140,6 +142,8 @@ class Metrics:
                 registry.register(collector)
             registry.register(self.pool_checked_out)
             registry.register(self.pool_size)
+            for collector in self.shadow.collectors():
+                registry.register(collector)
         registry.register(extra)
         return registry
 
