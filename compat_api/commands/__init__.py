@@ -5,11 +5,14 @@ from __future__ import annotations
 from compat_api.commands import (
     accounts,
     addresses,
+    capacity,
     catalog,
     discovery,
     domains,
     events,
+    hypervisors,
     infra,
+    integrations,
     jobs,
     limits,
     network,
@@ -19,11 +22,14 @@ from compat_api.commands import (
     tags,
     vm,
     vm_deploy,
+    vm_groups,
     vm_lifecycle,
     vm_manage,
+    vm_metrics,
     volume,
     volume_actions,
     volume_changes,
+    vpc,
 )
 from compat_api.registry import Registry
 
@@ -52,5 +58,11 @@ def build_registry() -> Registry:
             *addresses.COMMANDS,
             *ssh_actions.COMMANDS,
             *tag_actions.COMMANDS,
+            *capacity.COMMANDS,
+            *hypervisors.COMMANDS,
+            *integrations.COMMANDS,
+            *vm_groups.COMMANDS,
+            *vm_metrics.COMMANDS,
+            *vpc.COMMANDS,
         ]
     )
