@@ -9,15 +9,18 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from compat_api import errors, job_results, logs, ops, render, ui_files
+from compat_api import errors, job_results, logs, ops, render, shadow_upstream, strangler, ui_files
 from compat_api.async_jobs import EngineHandle
 from compat_api.auth import KeyCache
 from compat_api.commands import build_registry
 from compat_api.config_cache import ServerConfig
 from compat_api.dispatch import ApiRequest, Outcome, ServerState, exact, run
+from compat_api.legacy import LegacyClient
 from compat_api.login import login, logout
+from compat_api.ops.runtime import OPS
 from compat_api.read_cache import ReadCache
 from compat_api.registry import Registry
+from compat_api.routing import RouteWatcher
 from compat_api.settings import Settings
 from engine.hosts import HostDrivers
 from engine.hypervisor.registry import DriverRegistry, HypervisorSettings
@@ -31,6 +34,7 @@ STATE: web.AppKey[ServerState] = web.AppKey("state", ServerState)
 REQUEST_ID = web.RequestKey("request_id", str)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 OUTCOME = web.RequestKey("outcome", Outcome)
+BACKEND = web.RequestKey("backend", str)
 _SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-XSS-Protection": "1;mode=block"}
 _AUTHENTICATORS: dict[str, Callable[[ServerState, ApiRequest], Awaitable[Outcome]]] = {
     "login": login,
@@ -56,11 +60,25 @@ async def api(request: web.Request) -> web.StreamResponse:
         cookies=dict(request.cookies),
         remote=request.remote or "",
         request_id=request_id,
+        raw_query=request.rel_url.raw_query_string,
+        body=body,
+        headers=request.headers,
+        scheme=request.scheme,
     )
     name = exact(req.pairs, "command")
+    routed = await strangler.route(state, req, name or "")
+    request[BACKEND] = routed.backend
+    if routed.backend == "legacy":
+        response, forwarded = await strangler.forward(state, request, req, name, routed)
+        request[OUTCOME] = forwarded
+        return response
     authenticator = _AUTHENTICATORS.get(name.lower()) if name else None
-    outcome = await (authenticator(state, req) if authenticator else run(state, req, name or ""))
-    request[OUTCOME] = outcome
+    outcome = await (
+        authenticator(state, req)
+        if authenticator
+        else run(state, req, name or "", routed.legacy_apis)
+    )
+    request[OUTCOME] = await strangler.after_engine(state, req, name, routed, outcome)
     return _response(outcome)
 
 
@@ -93,7 +111,11 @@ async def request_log(
         raise
     except Exception as exc:
         response = _internal_error(request, exc)
-    response.headers["X-Request-Id"] = request_id
+    backend = request.get(BACKEND, "engine")
+    if not response.prepared:  # a streamed legacy answer carries both already
+        response.headers["X-Request-Id"] = request_id
+        if request.path.startswith("/client/api"):
+            response.headers[strangler.BACKEND_HEADER] = backend
     if ops.is_probe(request.path):
         return response
     outcome: Outcome | None = request.get(OUTCOME)
@@ -104,12 +126,12 @@ async def request_log(
         method=request.method,
         command=command,
         account=outcome.account if outcome else None,
-        backend="engine",
+        backend=backend,
         status=response.status,
         ms=round(seconds * 1000, 1),
         **ops.error_fields(response),
     )
-    ops.observe(request, command, "engine", response.status, seconds)
+    ops.observe(request, command, backend, response.status, seconds)
     return response
 
 
@@ -164,6 +186,22 @@ def start_engine(settings: Settings, db: Database) -> JobRunner:
     )
 
 
+async def _start_strangler(settings: Settings, state: ServerState) -> None:
+    """The legacy upstream (when configured) and this process's route watcher."""
+    if settings.legacy_url:
+        state.legacy = LegacyClient(settings.legacy_url, settings.legacy_timeout_seconds)
+        await state.legacy.start()
+    state.routes = RouteWatcher(state.db, legacy=state.legacy is not None)
+    await state.routes.start()
+
+
+async def _stop_strangler(state: ServerState) -> None:
+    if state.routes is not None:
+        await state.routes.stop()
+    if state.legacy is not None:
+        await state.legacy.close()
+
+
 def create_app(
     settings: Settings, db: Database | None = None, registry: Registry | None = None
 ) -> web.Application:
@@ -179,7 +217,11 @@ def create_app(
         if runner is not None:
             await runner.start()
             state.engine = EngineHandle(runner.msid, runner.wake)
+        await _start_strangler(settings, state)
+        mirror = await shadow_upstream.start_mirror(state, app[OPS].metrics.shadow)
         yield
+        await shadow_upstream.stop_mirror(state, mirror)
+        await _stop_strangler(state)
         if runner is not None:
             await runner.stop(settings.drain_seconds)
         if own:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compat_api.caller import Caller
 
@@ -32,3 +32,5 @@ class CallContext:
     engine: EngineHandle | None = None
     # The request's parameters as sent (async jobs store them as CloudStack does).
     raw_params: Mapping[str, str] = field(default_factory=dict)
+    # listApis with a legacy server: legacy's entries for this caller, to merge with ours.
+    legacy_apis: tuple[Mapping[str, Any], ...] = ()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
@@ -20,6 +20,10 @@ from compat_api.settings import Settings
 from schema_bridge import accounts, db_errors, lookups
 from schema_bridge.db import Database
 
+if TYPE_CHECKING:
+    from compat_api.legacy import LegacyClient
+    from compat_api.routing import RouteWatcher, ShadowSink
+
 _ATTEMPTS = 3
 
 
@@ -31,6 +35,11 @@ class ServerState:
     config: ServerConfig
     key_cache: KeyCache
     engine: EngineHandle | None = None
+    # The strangler: live routes, the legacy upstream (None: everything runs here) and the
+    # shadow comparator (None: no mirroring).
+    routes: RouteWatcher | None = None
+    legacy: LegacyClient | None = None
+    shadow: ShadowSink | None = None
 
 
 @dataclass
@@ -40,6 +49,11 @@ class ApiRequest:
     cookies: dict[str, str]
     remote: str
     request_id: str
+    # The request as received, for forwarding to legacy byte for byte.
+    raw_query: str = ""
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    scheme: str = "http"
 
 
 @dataclass
@@ -144,8 +158,14 @@ async def _resolve_one(conn: Any, command: str, ref: params.UuidRef) -> Any:
     return found
 
 
-async def run(state: ServerState, req: ApiRequest, name: str) -> Outcome:
-    """Authenticate, authorise, parse and execute a non-authenticator command."""
+async def run(
+    state: ServerState,
+    req: ApiRequest,
+    name: str,
+    legacy_apis: Sequence[Mapping[str, Any]] = (),
+) -> Outcome:
+    """Authenticate, authorise, parse and execute a non-authenticator command
+    (`legacy_apis`: legacy's listApis entries for this caller, merged into ours)."""
     command = state.registry.get(name)
     fmt = render.response_format(exact(req.pairs, "response"))
     caller: Caller | None = None
@@ -164,6 +184,7 @@ async def run(state: ServerState, req: ApiRequest, name: str) -> Outcome:
             settings=state.settings,
             engine=state.engine,
             raw_params=dict(req.pairs),
+            legacy_apis=tuple(legacy_apis),
         )
         result = await _execute(command, ctx, args)
     except errors.ApiError as error:

@@ -19,7 +19,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 from sqlalchemy import RowMapping, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from compat_api.registry import Command
 
 Backend = Literal["legacy", "engine"]
-LEGACY: Backend = "legacy"
-ENGINE: Backend = "engine"
+LEGACY: Final = "legacy"
+ENGINE: Final = "engine"
 BACKENDS: tuple[Backend, ...] = (LEGACY, ENGINE)
 POLL_SECONDS = 0.5
 _LOG = logging.getLogger("stackshift.routing")
@@ -151,17 +151,22 @@ class RouteTable:
         subsystem: str | None = None,
         account_uuid: str = "",
         domain_path: str = "",
+        *,
+        implemented: bool | None = None,
     ) -> Decision:
+        """`implemented` says whether the engine has the command (default: `command` given;
+        login and logout are not registry commands but the engine serves them)."""
         subsystem = subsystem_for(name) if subsystem is None else subsystem
+        implemented = command is not None if implemented is None else implemented
         route = self._match(name, subsystem, account_uuid, domain_path)
         backend = route.backend if route else self.default
-        if backend == ENGINE and command is None and self.legacy:
+        if backend == ENGINE and not implemented and self.legacy:
             backend = LEGACY  # a subsystem route covers only what the engine implements
         if backend == LEGACY and not self.legacy:
             backend = ENGINE  # nowhere to forward: the engine answers (unknown command)
         if route is None:
             return Decision(backend)
-        other_ok = command is not None if backend == LEGACY else self.legacy
+        other_ok = implemented if backend == LEGACY else self.legacy
         return Decision(
             backend,
             shadow=route.shadow and other_ok and is_read_only(name),

@@ -77,3 +77,29 @@ def key_check(row: store.SessionRow, locations: str, cookie: str | None, param: 
         present = [k for k in (cookie, param) if k is not None]
         return bool(present) and all(key_matches(row, k) for k in present)
     return key_matches(row, cookie) and key_matches(row, param)
+
+
+async def adopt(
+    db: Database,
+    session_id: str,
+    session_key: str,
+    user_id: int,
+    timeout_s: int,
+    legacy: tuple[str, str],
+) -> None:
+    """Make a session legacy created ours too, under the same id and key (replacing any row
+    already there), so the engine accepts the cookie legacy handed out."""
+    now = _now()
+    digest = _digest(session_id)
+    row = store.SessionRow(
+        digest, _digest(session_key), user_id, now, now, timeout_s, legacy[0], legacy[1]
+    )
+    async with db.engine.begin() as conn:
+        await store.remove(conn, digest)
+        await store.insert(conn, row)
+
+
+async def map_legacy(db: Database, session_id: str, legacy: tuple[str, str]) -> None:
+    """Record legacy's (encrypted) session id and key beside one of ours."""
+    async with db.engine.begin() as conn:
+        await store.set_legacy(conn, _digest(session_id), legacy[0], legacy[1])

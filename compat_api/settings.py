@@ -37,6 +37,8 @@ class Settings:
     simulator_delays: tuple[tuple[str, float], ...] = ()
     # The legacy management server's API URL; /readyz reports whether it answers.
     legacy_url: str | None = None
+    # How long a call forwarded to legacy may take in all before the caller gets a 530.
+    legacy_timeout_seconds: float = 60.0
     # On SIGTERM, how long to keep serving while /readyz answers 503, so load balancers take
     # the process out of rotation before it stops accepting connections.
     drain_delay_seconds: float = 0.0

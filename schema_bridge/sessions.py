@@ -47,3 +47,13 @@ async def remove_idle(conn: AsyncConnection, older_than: datetime) -> int:
     """Drop sessions whose last use is before `older_than` (each row's own timeout aside)."""
     result = await conn.execute(delete(sessions).where(sessions.c.last_seen < older_than))
     return int(result.rowcount or 0)
+
+
+async def set_legacy(
+    conn: AsyncConnection, id_digest: str, legacy_session: str, legacy_key: str
+) -> None:
+    await conn.execute(
+        update(sessions)
+        .where(sessions.c.id_digest == id_digest)
+        .values(legacy_session=legacy_session, legacy_key=legacy_key)
+    )

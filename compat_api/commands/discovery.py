@@ -61,6 +61,12 @@ async def list_apis(ctx: CallContext, args: dict[str, Any]) -> Result:
         if (wanted is None or command.name == wanted)
         and roles.allowed(command.name, caller.role_id, caller.role_type, rules, command.roles)
     ]
+    ours = {command.name for command in ctx.registry}
+    items += [
+        dict(item)
+        for item in ctx.legacy_apis
+        if item["name"] not in ours and (wanted is None or item["name"] == wanted)
+    ]
     return ListResult(items, len(items), "api")
 
 

@@ -1,0 +1,185 @@
+"""The legacy management server as an upstream: forward a request unchanged, stream the answer.
+
+The query string and form body go out byte for byte, so a client's signature still
+verifies at legacy; the answer's status, headers (hop-by-hop ones aside) and body come back
+as legacy sent them. One pooled client session per process. When legacy cannot be reached
+in time the caller gets CloudStack's 530 envelope and the log gets one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from compat_api import errors, render
+
+# Request headers legacy needs to answer as it would directly; everything else (Host,
+# Content-Length, hop-by-hop) is the client library's business.
+FORWARDED_HEADERS = (
+    "Content-Type",
+    "Cookie",
+    "User-Agent",
+    "Accept",
+    "Accept-Language",
+    "Accept-Encoding",
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+)
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+UNREACHABLE_TEXT = "The legacy management server could not be reached; please try again later"
+_CHUNK = 64 * 1024
+_LOG = logging.getLogger("stackshift.legacy")
+
+
+class LegacyUnavailableError(Exception):
+    """Legacy did not answer (refused, reset, DNS, timeout); the message is one line."""
+
+
+@dataclass(frozen=True)
+class LegacyReply:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+
+def forwarded_headers(headers: Mapping[str, str], remote: str, scheme: str) -> dict[str, str]:
+    """The client's headers worth forwarding, plus who the client was."""
+    out = {name: headers[name] for name in FORWARDED_HEADERS[:6] if name in headers}
+    chain = headers.get("X-Forwarded-For")
+    if remote:
+        out["X-Forwarded-For"] = f"{chain}, {remote}" if chain else remote
+    elif chain:
+        out["X-Forwarded-For"] = chain
+    out["X-Forwarded-Proto"] = headers.get("X-Forwarded-Proto") or scheme
+    # Without this, the client library would ask for gzip the caller never asked for.
+    out.setdefault("Accept-Encoding", "identity")
+    return out
+
+
+def unreachable_body(command: str | None, fmt: str) -> render.Body:
+    error = errors.ApiError(errors.INTERNAL_ERROR, UNREACHABLE_TEXT, errors.CS_CLOUD_RUNTIME)
+    root = f"{command.lower()}response" if command else "errorresponse"
+    return render.render_error(root, error, fmt, None)
+
+
+class LegacyClient:
+    """One per process: a pooled HTTP session to the legacy API URL."""
+
+    def __init__(self, url: str, timeout: float, connect_timeout: float = 5.0) -> None:
+        self.url = url
+        self._base = URL(url)
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(connect_timeout, timeout))
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=60, enable_cleanup_closed=True)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            auto_decompress=False,  # bodies pass through as sent, Content-Encoding and all
+            cookie_jar=aiohttp.DummyCookieJar(),  # each caller's cookies are its own
+            skip_auto_headers=("User-Agent", "Content-Type", "Accept-Encoding"),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def target(self, raw_query: str) -> URL:
+        """Legacy's URL with this exact, already-encoded query string."""
+        base = str(self._base.with_query(None).with_fragment(None))
+        return URL(f"{base}?{raw_query}" if raw_query else base, encoded=True)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise LegacyUnavailableError("the legacy client is not started")
+        return self._session
+
+    async def call(
+        self, method: str, raw_query: str, body: bytes, headers: Mapping[str, str]
+    ) -> LegacyReply:
+        """The whole answer in memory: for logins, listApis and shadow calls."""
+        try:
+            async with self._client().request(
+                method,
+                self.target(raw_query),
+                data=body if method == "POST" else None,
+                headers=dict(headers),
+                allow_redirects=False,
+            ) as response:
+                return LegacyReply(response.status, response.headers, await response.read())
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            raise LegacyUnavailableError(_describe(error)) from error
+
+    async def forward(
+        self,
+        request: web.Request,
+        method: str,
+        raw_query: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        extra: Mapping[str, str],
+    ) -> web.StreamResponse:
+        """Stream legacy's answer to `request`; `extra` headers (request id, backend) are set
+        before anything is sent. LegacyUnavailableError when legacy never answered."""
+        try:
+            upstream = await self._client().request(
+                method,
+                self.target(raw_query),
+                data=body if method == "POST" else None,
+                headers=dict(headers),
+                allow_redirects=False,
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            raise LegacyUnavailableError(_describe(error)) from error
+        try:
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+            _copy_headers(upstream.headers, response.headers)
+            response.headers.update(extra)
+            await response.prepare(request)
+            async for chunk in upstream.content.iter_chunked(_CHUNK):
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+        except (aiohttp.ClientError, TimeoutError, asyncio.IncompleteReadError) as error:
+            # Headers are out: the only honest thing left is to cut the connection.
+            _LOG.warning("legacy answer cut short: %s", _describe(error))
+            if request.transport is not None:
+                request.transport.close()
+            return response
+        finally:
+            upstream.release()
+
+
+def _copy_headers(source: CIMultiDictProxy[str], target: CIMultiDict[str]) -> None:
+    for name, value in source.items():
+        if name.lower() not in HOP_BY_HOP:
+            target.add(name, value)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    text = str(error) or type(error).__name__
+    return " ".join(text.split())

@@ -1,0 +1,86 @@
+"""Test upstreams standing in for the legacy management server.
+
+`Replay` is a real HTTP server answering with recorded CloudStack bodies (inline bytes
+below, in the shape the real server sends) and remembering exactly what it was sent.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+ZONES_JSON = (
+    b'{"listzonesresponse":{"count":1,"zone":[{"id":"b1f3c0de-0000-4000-8000-000000000001",'
+    b'"name":"legacy-zone","networktype":"Advanced","allocationstate":"Enabled",'
+    b'"securitygroupsenabled":false}]}}'
+)
+ZONES_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?><listzonesresponse cloud-stack-version="4.22.0.0">'
+    b"<count>1</count><zone><id>b1f3c0de-0000-4000-8000-000000000001</id>"
+    b"<name>legacy-zone</name></zone></listzonesresponse>"
+)
+ERROR_JSON = (
+    b'{"createvpcresponse":{"uuidList":[],"errorcode":431,"cserrorcode":4350,'
+    b'"errortext":"Unable to execute API command createvpc due to missing parameter name"}}'
+)
+ERROR_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?><createvpcresponse cloud-stack-version="4.22.0.0">'
+    b"<errorcode>431</errorcode><cserrorcode>4350</cserrorcode><errortext>Unable to execute "
+    b"API command createvpc due to missing parameter name</errortext></createvpcresponse>"
+)
+JSON_TYPE = "application/json;charset=utf-8"
+XML_TYPE = "text/xml;charset=utf-8"
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    raw_query: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class Replay:
+    seen: list[Seen] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.seen.append(
+            Seen(
+                request.method,
+                request.path,
+                request.rel_url.raw_query_string,
+                body,
+                dict(request.headers),
+            )
+        )
+        xml = "response=json" not in request.rel_url.raw_query_string + body.decode()
+        command = request.query.get("command") or ""
+        if command == "createVPC":
+            text = ERROR_XML if xml else ERROR_JSON
+            response = web.Response(status=431, body=text)
+            response.headers["Content-Type"] = XML_TYPE if xml else JSON_TYPE
+            response.headers["X-Description"] = "missing parameter name"
+            return response
+        if command == "slowCommand":
+            import asyncio
+
+            await asyncio.sleep(5)
+        response = web.Response(status=200, body=ZONES_XML if xml else ZONES_JSON)
+        response.headers["Content-Type"] = XML_TYPE if xml else JSON_TYPE
+        response.headers.add("Set-Cookie", "JSESSIONID=LEGACY1; Path=/client; HttpOnly")
+        response.headers.add("Set-Cookie", "sessionkey=LEGACYKEY; HttpOnly")
+        response.headers["X-Upstream"] = "replay"
+        if request.headers.get("Accept-Encoding", "") == "gzip":
+            response.body = gzip.compress(response.body)  # type: ignore[arg-type]
+            response.headers["Content-Encoding"] = "gzip"
+        return response
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/client/api", self.handle)
+        return app
