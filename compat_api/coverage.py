@@ -21,7 +21,7 @@ from typing import Any
 
 from compat_api.commands import build_registry
 from compat_api.facts import all_commands
-from compat_api.registry import Registry
+from compat_api.registry import AUTHENTICATORS, Registry
 from compat_api.routing import RouteTable, subsystem_for
 from compat_api.shadow_report import CommandRate
 
@@ -86,10 +86,17 @@ def marked_commands(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     return [n for n in names if isinstance(n, str)]
 
 
+def implements(registry: Registry, name: str) -> bool:
+    """The engine serves registry commands and the two authenticators."""
+    return registry.get(name) is not None or name in AUTHENTICATORS
+
+
 def route_text(table: RouteTable, registry: Registry, name: str, subsystem: str) -> str:
     """Where an anyone-call goes, `+shadow` when mirrored, `*` when some accounts, domains
     or a canary are routed differently."""
-    decision = table.decide(registry.get(name), name, subsystem)
+    decision = table.decide(
+        registry.get(name), name, subsystem, implemented=implements(registry, name)
+    )
     text = decision.backend + ("+shadow" if decision.shadow else "")
     scoped = any(
         r.subsystem == subsystem
@@ -114,7 +121,7 @@ def rows(
             CoverageRow(
                 name,
                 subsystem or "?",
-                registry.get(name) is not None,
+                implements(registry, name),
                 route_text(table, registry, name, subsystem),
                 name in parity,
                 rates.get(name),

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from compat_api.cli_shadow import diffs_text
 from compat_api.dispatch import ApiRequest
 from compat_api.routing import ENGINE, LEGACY, Backend, Decision, MirrorCall
 from compat_api.shadow import ShadowMirror
-from compat_api.shadow_report import command_rate, field_report
+from compat_api.shadow_report import command_rate, field_report, subsystem_rate
 from compat_api.shadow_settings import ShadowSettings
 from migrate import schema as own_schema
 from schema_bridge.db import Database, open_database
@@ -101,6 +102,19 @@ async def test_differences_are_found_and_noise_is_not(shadow_db: Database) -> No
     assert rate is not None
     assert rate.differing == ("virtualmachine[].state",)
     assert await command_rate(shadow_db, "listVirtualMachines", min_samples=21) is None
+    vm = await subsystem_rate(shadow_db, "vm", min_samples=20)
+    assert vm is not None
+    assert (vm.samples, vm.rate) == (20, 1.0)
+    assert vm.differing == ("listVirtualMachines:virtualmachine[].state",)
+    assert await subsystem_rate(shadow_db, "volume", min_samples=1) is None
+    text = diffs_text(await field_report(shadow_db), everything=False)
+    assert "listVirtualMachines: 20 samples, 20 noise samples, 1 field(s) different" in text
+    state_line = next(line for line in text.splitlines() if "virtualmachine[].state" in line)
+    assert "DIFFERENT" in state_line and "'Running' (legacy) vs 'Destroyed' (engine)" in state_line
+    cpu_line = next(line for line in text.splitlines() if "virtualmachine[].cpuused" in line)
+    assert " noise " in cpu_line
+    assert "virtualmachine[].name" not in text
+    assert "virtualmachine[].name" in diffs_text(await field_report(shadow_db), everything=True)
 
 
 async def test_without_noise_samples_a_noisy_field_is_reported(shadow_db: Database) -> None:
