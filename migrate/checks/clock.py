@@ -19,28 +19,28 @@ WARN_SECONDS = 1.0
 FAIL_SECONDS = 5.0
 
 
+def host_now() -> float:
+    return time.time()
+
+
 async def _database_now(target: Target) -> tuple[datetime, float]:
     """The database's UTC time and this host's, sampled at the middle of the round trip."""
-    query = (
-        "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
-        if target.db.backend == "sqlite"
-        else "SELECT UTC_TIMESTAMP(6)"
-    )
+    query = "SELECT UTC_TIMESTAMP(6)"
     async with target.db.engine.connect() as conn:
         await conn.execute(text("SELECT 1"))  # connection set up before timing
-        before = time.time()
+        before = host_now()
         value = await conn.scalar(text(query))
-        after = time.time()
+        after = host_now()
     db_now = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return db_now, (before + after) / 2
 
 
 async def run(target: Target) -> list[Finding]:
-    db_now, host_now = await _database_now(target)
-    skew = db_now.replace(tzinfo=UTC).timestamp() - host_now
-    found = f"database clock is {abs(skew):.2f} s {'ahead of' if skew > 0 else 'behind'} this host"
     if target.db.backend == "sqlite":
         return [Finding("PASS", NAME, "SQLite runs on this host's clock")]
+    db_now, here = await _database_now(target)
+    skew = db_now.replace(tzinfo=UTC).timestamp() - here
+    found = f"database clock is {abs(skew):.2f} s {'ahead of' if skew > 0 else 'behind'} this host"
     if abs(skew) >= FAIL_SECONDS:
         return [Finding("FAIL", NAME, found, "synchronise both clocks with NTP (chrony)")]
     if abs(skew) >= WARN_SECONDS:

@@ -56,7 +56,7 @@ def _servers_line(rows: list[Any], now: datetime, schema_version: str | None) ->
     found = f"{len(up)} Up: {listed}; {down} not Up"
     stale = [r.name for r in rows if r.state == "Up" and r.removed is None and not _is_up(r, now)]
     if stale:
-        found += f" (of which {', '.join(stale)} say Up but stopped updating their row)"
+        found += f" (marked Up but silent for over {STALE_AFTER.seconds} s: {', '.join(stale)})"
     others = sorted({str(r.version) for r in up if r.version != schema_version})
     if others and schema_version:
         return Finding(
