@@ -91,8 +91,16 @@ def _response(outcome: Outcome) -> web.Response:
     for cookie in outcome.set_cookies:
         response.headers.add("Set-Cookie", cookie)
     for name in outcome.clear_cookies:
-        response.headers.add("Set-Cookie", f"{name}=; Max-Age=0; Path=/client")
+        response.headers.add("Set-Cookie", _expired(name))
     return response
+
+
+def _expired(name: str) -> str:
+    """Logout echoes each cookie the client sent, emptied and expired, as the servlet does.
+    Without a Path the browser applies the request's default path, where the sessionkey
+    cookie (set without one at login) lives; JSESSIONID lives at /client."""
+    path = "; Path=/client" if name == "JSESSIONID" else ""
+    return f"{name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0{path}"
 
 
 @web.middleware
