@@ -104,6 +104,8 @@ async def route(state: ServerState, req: ApiRequest, name: str) -> Routed:
     identity = await identify(state, req, need)
     if identity.unknown_session and name != "login":
         return Routed(Decision(LEGACY), identity)  # a session legacy made before we knew it
+    if name == "logout" and identity.session is not None:
+        return Routed(Decision(ENGINE), identity)  # ends ours, then legacy's twin
     command = state.registry.get(name)
     decision = table.decide(
         command,
