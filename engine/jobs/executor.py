@@ -108,6 +108,8 @@ async def run_job(ctx: StepContext, process: Process, resume_at: int, build: Res
         step = process.steps[index]
         try:
             await step.run(ctx)
+        except job_queue.LostOwnershipError:
+            raise  # another worker owns the job now: its outcome is the only one
         except Exception as exc:  # any failure of a step is answered by undoing the process
             if _transient(exc):
                 raise  # the runner hands the job back and the step runs again

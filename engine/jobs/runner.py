@@ -84,6 +84,13 @@ class JobRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
                 continue
+            if job.id in self._in_flight:
+                # Presumed dead while busy (a starved event loop misses heartbeats), this
+                # process got its own job back: the worker still running it carries on.
+                LOG.warning(
+                    "job=%s: reclaimed while still running here; not started twice", job.uuid
+                )
+                continue
             self._in_flight.add(job.id)
             try:
                 await self._execute(job)
