@@ -57,6 +57,7 @@ def _server_settings(args: argparse.Namespace, db_url: str, key: str | None) -> 
         job_heartbeat_seconds=min(2.0, args.job_dead_after / 4),
         simulator_delays=_delays(args.simulator_delay),
         ui_dir=args.ui_dir,
+        shadow=cli_shadow.serve_settings(args),
     )
 
 
@@ -150,6 +151,7 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
         help="seconds to keep serving after SIGTERM while /readyz says 503 (set it to the "
         "load balancer's check interval x fall count)",
     )
+    cli_shadow.serve_options(parser)
 
 
 def _key_option(parser: argparse.ArgumentParser) -> None:

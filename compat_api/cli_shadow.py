@@ -18,6 +18,7 @@ from typing import Any
 from compat_api import coverage, routing
 from compat_api.commands import build_registry
 from compat_api.shadow_report import FieldReport, command_rates, field_report
+from compat_api.shadow_settings import ShadowSettings
 from compat_api.shadow_stats import COMMAND_FIELD, Thresholds
 from compat_api.signing import sign
 from schema_bridge.db import open_database
@@ -181,3 +182,35 @@ def add_commands(sub: Any) -> None:
     )
     _threshold_options(cov)
     cov.set_defaults(func=cmd_coverage)
+
+
+def serve_options(parser: argparse.ArgumentParser) -> None:
+    """`serve` and `demo` options for the shadow mirror."""
+    defaults = ShadowSettings()
+    parser.add_argument(
+        "--shadow-noise-percent",
+        type=float,
+        default=defaults.noise_percent,
+        help="share of mirrored calls for which the primary is asked twice, to measure "
+        f"fields that differ anyway ({defaults.noise_percent:g})",
+    )
+    parser.add_argument(
+        "--shadow-queue",
+        type=int,
+        default=defaults.queue_size,
+        help=f"calls waiting to be mirrored before more are dropped ({defaults.queue_size})",
+    )
+    parser.add_argument(
+        "--shadow-workers",
+        type=int,
+        default=defaults.workers,
+        help=f"concurrent replays per process ({defaults.workers})",
+    )
+
+
+def serve_settings(args: argparse.Namespace) -> ShadowSettings:
+    return ShadowSettings(
+        noise_percent=args.shadow_noise_percent,
+        queue_size=args.shadow_queue,
+        workers=args.shadow_workers,
+    )

@@ -53,7 +53,10 @@ class ShadowMirror:
         self.settings = settings
         self.metrics = metrics
         self._chance = chance
-        self.queue: asyncio.Queue[MirrorCall | None] = asyncio.Queue(max(settings.queue_size, 1))
+        # Room for one stop marker per worker beyond the calls offer() lets in.
+        self.queue: asyncio.Queue[MirrorCall | None] = asyncio.Queue(
+            max(settings.queue_size, 0) + max(settings.workers, 1)
+        )
         self.tally = Tally(settings.examples_kept)
         self.dropped = 0
         self.failed = 0
@@ -68,12 +71,12 @@ class ShadowMirror:
             return
         if self._chance() * 100 >= decision.shadow_percent:
             return
-        try:
+        if self.queue.qsize() < self.settings.queue_size:
             self.queue.put_nowait(call)
-        except asyncio.QueueFull:
-            self.dropped += 1
-            if self.metrics:
-                self.metrics.dropped.inc()
+            return
+        self.dropped += 1
+        if self.metrics:
+            self.metrics.dropped.inc()
 
     async def start(self) -> None:
         self._workers = [

@@ -186,3 +186,14 @@ async def test_counts_survive_a_failed_flush(shadow_db: Database, tmp_path: Any)
     await mirror.stop()
     (whole,) = [r for r in await field_report(shadow_db) if r.field == "*"]
     assert whole.samples == 1
+
+
+async def test_stops_cleanly_whatever_the_queue_size(shadow_db: Database) -> None:
+    upstream = Scripted()
+    mirror = ShadowMirror(shadow_db, upstream, settings(queue_size=0, workers=3))
+    await mirror.start()
+    mirror.offer(call())
+    assert mirror.dropped == 1
+    await mirror.stop()
+    assert all(task.done() for task in mirror._workers)
+    assert sum(upstream.calls.values()) == 0
