@@ -121,3 +121,15 @@ def test_ignore_entries_with_paths_match_generic_tails() -> None:
     ignore = {"nic[].macaddress"}
     comparison = compare(normalise(200, body(items), ignore), normalise(200, body(changed), ignore))
     assert [g for g, d in comparison.fields.items() if d] == ["virtualmachine[].macaddress"]
+
+
+def test_credentials_are_compared_by_digest_only() -> None:
+    def keys(secret: str) -> bytes:
+        user = {"id": "u1", "apikey": "AK", "secretkey": secret}
+        return json.dumps({"getuserkeysresponse": {"userkeys": user}}).encode()
+
+    first, second = normalise(200, keys("s3cr3t-one")), normalise(200, keys("s3cr3t-two"))
+    difference = compare(first, second).fields["userkeys[].secretkey"]
+    assert difference is not None
+    assert "s3cr3t" not in f"{difference.primary}{difference.other}"
+    assert not compare(first, normalise(200, keys("s3cr3t-one"))).differs
