@@ -9,6 +9,7 @@ a contract: the cautious reading.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -42,7 +43,8 @@ def alembic_config() -> Config:
     config.set_main_option("script_location", script_location())
     if EXTRA_LOCATIONS:
         versions = str(resources.files("migrate") / "alembic" / "versions")
-        config.set_main_option("version_locations", " ".join([versions, *EXTRA_LOCATIONS]))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join([versions, *EXTRA_LOCATIONS]))
     return config
 
 

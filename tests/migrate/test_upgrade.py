@@ -1,0 +1,234 @@
+"""Upgrading stackshift's own tables: adoption of a CloudStack database, expand and contract
+revisions, the contract refused while an older release is alive, and legacy tables never
+touched."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, inspect, pool, update
+
+from compat_api.cli import main
+from migrate import revisions, schema, upgrade
+from schema_bridge import instances
+from schema_bridge.db import Database
+from schema_bridge.dialect import utc_now
+from schema_bridge.own_tables import OWN_PREFIX, own_metadata
+from schema_bridge.own_tables import instances as instances_table
+from tests.compat_api.conftest import db_url_of
+from tests.migrate import later_release
+
+HEAD = revisions.head()
+
+
+@pytest.fixture
+def later(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, this process is the later release (expand, then contract)."""
+    directory = later_release.write(tmp_path / "later")
+    monkeypatch.setattr(revisions, "EXTRA_LOCATIONS", [str(directory)])
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_revision_names_its_phase() -> None:
+    for revision in revisions.chain():
+        script = revision.id
+        module_doc = _doc(script)
+        assert module_doc.split(":", 1)[0] in revisions.PHASES, script
+    assert len(revisions.chain()) == len({r.id for r in revisions.chain()})
+
+
+def _doc(revision_id: str) -> str:
+    script = ScriptDirectory.from_config(revisions.alembic_config())
+    found = script.get_revision(revision_id)
+    assert found is not None
+    return str(found.module.__doc__).strip()
+
+
+def test_phase_of() -> None:
+    assert revisions.phase_of("expand: a table\n\nmore") == ("expand", "a table")
+    assert revisions.phase_of("contract: drop it") == ("contract", "drop it")
+    assert revisions.phase_of("add a table") == ("contract", "add a table")  # the cautious reading
+
+
+async def test_adopting_a_cloudstack_database(
+    legacy_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = db_url_of(legacy_db)
+    code, out, _ = await asyncio.to_thread(_cli, capsys, "db", "upgrade", "--check", "--db", url)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == "at nothing (no stackshift tables yet); pending:"
+    assert lines[1] == "  0001_sessions (expand): browser sessions table"
+    assert len(lines) == 1 + len(revisions.chain())
+    code, out, _ = await asyncio.to_thread(_cli, capsys, "db", "upgrade", "--db", url)
+    assert code == 0
+    assert out.splitlines()[-1] == f"applied {HEAD}"
+    code, out, _ = await asyncio.to_thread(_cli, capsys, "db", "upgrade", "--check", "--db", url)
+    assert (code, out) == (0, f"up to date at {HEAD}\n")
+
+
+async def _register(db: Database, schema_revision: str | None, age_seconds: float = 0) -> int:
+    msid = instances.new_msid()
+    await instances.register(db, msid, "test")
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            update(instances_table)
+            .where(instances_table.c.msid == msid)
+            .values(
+                schema_revision=schema_revision,
+                heartbeat=utc_now() - timedelta(seconds=age_seconds),
+            )
+        )
+    return msid
+
+
+async def _at_head(database: Database) -> str:
+    url = db_url_of(database)
+    await asyncio.to_thread(schema.upgrade, url, HEAD)  # this release's head, not the later one
+    return url
+
+
+@pytest.mark.usefixtures("later")
+async def test_contract_refused_while_an_older_release_is_alive(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = await _at_head(database)
+    older = await _register(database, HEAD)
+    await _register(database, later_release.CONTRACT)  # already the later release: no obstacle
+    await _register(database, None, age_seconds=60)  # dead: no obstacle
+    code, out, err = await asyncio.to_thread(_cli, capsys, "db", "upgrade", "--db", url)
+    assert code == 1, (out, err)
+    assert out.splitlines() == [
+        f"at {HEAD}; pending:",
+        f"  {later_release.EXPAND} (expand): a probe table and a note on every instance, for "
+        "a later release",
+        f"  {later_release.CONTRACT} (contract): the probe's note column, which the later "
+        "release no longer uses",
+        f"applied {later_release.EXPAND}",
+    ]
+    host = (socket.gethostname(), os.getpid())
+    assert err.strip() == (
+        f"contract revision {later_release.CONTRACT} refused: instances of an older release "
+        f"are alive: {older} on {host[0]} pid {host[1]} (version test, schema {HEAD}); upgrade "
+        "or stop them first (an instance counts as dead once its heartbeat is older than "
+        "--dead-after)"
+    )
+    assert schema.current(url) == later_release.EXPAND
+    code, out, _ = await asyncio.to_thread(_cli, capsys, "db", "upgrade", "--check", "--db", url)
+    assert code == 1 and out.splitlines()[-1].startswith(
+        f"contract revision {later_release.CONTRACT} refused: instances of an older release"
+    )
+    # The older instance stops heartbeating: once it counts as dead, the contract runs.
+    async with database.engine.begin() as conn:
+        stale = utc_now() - timedelta(seconds=20)
+        await conn.execute(
+            update(instances_table).where(instances_table.c.msid == older).values(heartbeat=stale)
+        )
+    code, out, _ = await asyncio.to_thread(_cli, capsys, "db", "upgrade", "--db", url)
+    assert code == 0 and out.splitlines()[-1] == f"applied {later_release.CONTRACT}"
+    assert schema.current(url) == later_release.CONTRACT
+
+
+@pytest.mark.usefixtures("later")
+async def test_an_instance_that_recorded_no_revision_is_older(database: Database) -> None:
+    url = await _at_head(database)
+    await asyncio.to_thread(schema.upgrade, url, later_release.EXPAND)
+    await _register(database, None)
+    plan = await asyncio.to_thread(upgrade.plan, url, 15.0)
+    assert plan.blocked is not None and plan.blocked.id == later_release.CONTRACT
+    assert plan.runnable == []
+
+
+@pytest.mark.usefixtures("later")
+async def test_serve_applies_expands_and_stops_at_a_contract(database: Database) -> None:
+    url = await _at_head(database)
+    await _register(database, HEAD)
+    problem, note = await asyncio.to_thread(upgrade.on_start, url, 15.0)
+    assert problem == (
+        f"contract revision {later_release.CONTRACT} must be applied before this release can "
+        "serve: run `stackshift db upgrade` once no older release is running"
+    )
+    assert note is None
+    assert schema.current(url) == later_release.EXPAND
+
+
+async def test_a_database_ahead_of_this_release(
+    database: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = await _at_head(database)
+    directory = later_release.write(tmp_path / "later", contract=False)
+    monkeypatch.setattr(revisions, "EXTRA_LOCATIONS", [str(directory)])
+    await asyncio.to_thread(schema.upgrade, url)
+    monkeypatch.setattr(revisions, "EXTRA_LOCATIONS", [])
+    # An older release restarting after the expand still serves.
+    problem, note = await asyncio.to_thread(upgrade.on_start, url, 15.0)
+    assert problem is None
+    assert note == (
+        f"the database's own schema is at {later_release.EXPAND}, newer than this release "
+        f"knows ({HEAD}); serving without upgrading it"
+    )
+    code, out, _ = await asyncio.to_thread(_cli, capsys, "db", "upgrade", "--check", "--db", url)
+    assert (code, out) == (
+        1,
+        f"the database is at {later_release.EXPAND}, newer than this release knows\n",
+    )
+
+
+def _own_diffs(url: str) -> tuple[list[Any], set[str]]:
+    engine = create_engine(schema.sync_url(url), poolclass=pool.NullPool)
+
+    def include(name: str | None, type_: str, parents: object) -> bool:
+        return type_ != "table" or (name or "").startswith(OWN_PREFIX)
+
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_name": include,
+                    "target_metadata": own_metadata,
+                    "version_table": schema.VERSION_TABLE,
+                },
+            )
+            return compare_metadata(context, own_metadata), _legacy_columns(conn)
+    finally:
+        engine.dispose()
+
+
+def _legacy_columns(conn: Connection) -> set[str]:
+    found = inspect(conn)
+    return {
+        f"{table}.{c['name']} {c['type']!s} {c['nullable']}"
+        for table in found.get_table_names()
+        if not table.startswith(OWN_PREFIX)
+        for c in found.get_columns(table)
+    }
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # SQLite FK reflection noise
+async def test_legacy_tables_are_never_altered(legacy_db: Database) -> None:
+    url = db_url_of(legacy_db)
+    _, before = await asyncio.to_thread(_own_diffs, url)
+    await asyncio.to_thread(schema.upgrade, url)
+    diffs, after = await asyncio.to_thread(_own_diffs, url)
+    assert after == before  # every legacy column as it was
+    # Autogenerate, seeing only stackshift_* tables, finds nothing to do: the revisions
+    # build exactly the declared own tables, and no legacy table is in view.
+    assert diffs == []
