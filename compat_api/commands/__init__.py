@@ -7,6 +7,7 @@ from compat_api.commands import (
     addresses,
     capacity,
     catalog,
+    comments,
     discovery,
     domains,
     events,
@@ -16,6 +17,8 @@ from compat_api.commands import (
     jobs,
     limits,
     network,
+    os_types,
+    service_providers,
     ssh,
     ssh_actions,
     tag_actions,
@@ -64,5 +67,8 @@ def build_registry() -> Registry:
             *vm_groups.COMMANDS,
             *vm_metrics.COMMANDS,
             *vpc.COMMANDS,
+            *comments.COMMANDS,
+            *service_providers.COMMANDS,
+            *os_types.COMMANDS,
         ]
     )

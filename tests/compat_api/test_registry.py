@@ -58,6 +58,9 @@ LISTAPIS_FIELDS_ONLY = frozenset(
         "listAffinityGroups",
         "listVPCs",
         "listVirtualMachinesMetrics",
+        "listAnnotations",
+        "listNetworkServiceProviders",
+        "listOsTypes",
     }
 )
 

@@ -34,6 +34,8 @@ from tests.conftest import TEST_ENCRYPTION_KEY
 
 API = "/client/api/"
 WITH_PARAM = "cookie-and-parameter"
+# The instance list's `details` when metrics are off (ui/src/config/section/compute.js).
+INSTANCE_DETAILS = "group,nics,secgrp,tmpl,servoff,diskoff,iso,volume,affgrp,backoff"
 COOKIES_ONLY = "cookies-only"
 
 
@@ -211,8 +213,8 @@ async def _after_login(ui: Browser, login: dict[str, Any]) -> None:
     assert cloudian[1]["cloudianisenabledresponse"]["cloudianisenabled"]["enabled"] is False
     assert networks[1]["listnetworksresponse"].get("count", 0) == 0
     assert vpcs[1]["listvpcsresponse"].get("count", 0) == 0
-    # Not served yet: the real 432 (the UI ignores it), never the 401 that logs out.
-    assert providers[0] == 432
+    assert providers[0] == 200
+    assert providers[1]["listnetworkserviceprovidersresponse"].get("count", 0) == 0
 
 
 async def _dashboard(ui: Browser) -> str:
@@ -336,17 +338,41 @@ async def test_ui_session_from_login_to_logout(browser: tuple[Browser, SeedResul
     assert deployed["id"] == accepted["id"]
     _check_vm(deployed, "Running")
 
-    # The instance list and the detail view (the same list command, by id), then its volumes.
-    vms = await ui.items(
-        "listVirtualMachinesMetrics", "virtualmachine", listall=True, page=1, pageSize=20
+    # The instance list (listVirtualMachines, or the metrics variant when the user turns
+    # metrics on), the detail view (the same list command, by id), its comments and volumes.
+    plain = await ui.items(
+        "listVirtualMachines",
+        "virtualmachine",
+        details=INSTANCE_DETAILS,
+        isvnf=False,
+        listall=True,
+        page=1,
+        pageSize=20,
     )
-    assert [vm["id"] for vm in vms] == [deployed["id"]]
+    vms = await ui.items(
+        "listVirtualMachinesMetrics",
+        "virtualmachine",
+        details="all,stats",
+        isvnf=False,
+        listall=True,
+        page=1,
+        pageSize=20,
+    )
+    assert [vm["id"] for vm in vms] == [vm["id"] for vm in plain] == [deployed["id"]]
     vm = vms[0]
     _check_vm(vm, "Running")
-    assert vm["hostname"] and vm["hostid"] and vm["cputotal"].endswith(" Ghz")
-    assert vm["memorytotal"].endswith(" GB")
-    detail = await ui.items("listVirtualMachinesMetrics", "virtualmachine", id=vm["id"])
+    _check_vm(plain[0], "Running")
+    for name in ("serviceofferingname", "templatename", "hostname", "hostid", "osdisplayname"):
+        assert plain[0][name] == vm[name], name
+    assert vm["cputotal"].endswith(" Ghz") and vm["memorytotal"].endswith(" GB")
+    detail = await ui.items(
+        "listVirtualMachinesMetrics", "virtualmachine", id=vm["id"], details="all,stats"
+    )
     assert detail == [vm]
+    comments = await ui.ok(
+        "listAnnotations", entityid=vm["id"], entitytype="VM", annotationfilter="all"
+    )
+    assert comments == {}
     volumes = await ui.items("listVolumes", "volume", virtualmachineid=vm["id"], listall=True)
     assert [v["type"] for v in volumes] == ["ROOT"]
     for name in ("id", "name", "state", "size", "virtualmachineid"):

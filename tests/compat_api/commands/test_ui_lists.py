@@ -350,3 +350,65 @@ async def test_vm_metrics_list(api: Api) -> None:
     _, items = await listed(api, "listVirtualMachinesMetrics", api.user)
     assert len(items) == 2 and "instancename" not in items[0] and "hostname" not in items[0]
     await check_bad_input(api, "listVirtualMachinesMetrics", api.user)
+
+
+# listNetworkServiceProviders, listOsTypes, listAnnotations
+
+
+async def test_network_service_providers(api: Api) -> None:
+    total, items = await listed(api, "listNetworkServiceProviders", api.admin)
+    assert total >= 1
+    check_items("listNetworkServiceProviders", items)
+    router = next(i for i in items if i["name"] == "VirtualRouter")
+    assert router["state"] == "Enabled" and "Dhcp" in router["servicelist"]
+    assert router["canenableindividualservice"] is True
+    # What the UI asks at login: is there an enabled security group provider?
+    reply = await api.signed(
+        "listNetworkServiceProviders", api.admin, name="SecurityGroupProvider", state="Enabled"
+    )
+    assert reply.json == {"listnetworkserviceprovidersresponse": {}}
+    await check_admin_only(api, "listNetworkServiceProviders", api.user)
+
+
+async def test_os_types(api: Api) -> None:
+    total, items = await listed(api, "listOsTypes", api.user, page=1, pagesize=5)
+    assert total > 5 and len(items) == 5
+    check_items("listOsTypes", items)
+    first = items[0]
+    assert first["description"] and first["oscategoryname"] and first["isuserdefined"] is False
+    _, one = await listed(api, "listOsTypes", api.user, id=first["id"])
+    assert one == [first]
+    _, same = await listed(api, "listOsTypes", api.user, oscategoryid=first["oscategoryid"])
+    assert all(i["oscategoryid"] == first["oscategoryid"] for i in same)
+    await check_bad_input(api, "listOsTypes", api.user)
+
+
+async def test_annotations_scoped_to_their_author(api: Api) -> None:
+    rows = table("annotations")
+    entity = new_uuid()
+    async with api.db.engine.begin() as conn:
+        for author, text, admins_only in (
+            (api.user.user_uuid, "user note", False),
+            (api.admin.user_uuid, "admin note", False),
+            (api.admin.user_uuid, "admins only", True),
+        ):
+            await conn.execute(
+                insert(rows).values(
+                    uuid=new_uuid(),
+                    annotation=text,
+                    entity_uuid=entity,
+                    entity_type="VM",
+                    user_uuid=author,
+                    created=utc_now(),
+                    admins_only=admins_only,
+                )
+            )
+    params = {"entityid": entity, "entitytype": "VM", "annotationfilter": "all"}
+    total, items = await listed(api, "listAnnotations", api.admin, **params)
+    assert total == 3
+    check_items("listAnnotations", items)
+    assert {i["annotation"] for i in items} == {"user note", "admin note", "admins only"}
+    total, items = await listed(api, "listAnnotations", api.user, **params)
+    assert [(i["annotation"], i["username"]) for i in items] == [("user note", api.user.username)]
+    total, _ = await listed(api, "listAnnotations", api.admin, entityid=new_uuid())
+    assert total == 0

@@ -1,0 +1,54 @@
+"""listOsTypes: the guest OS types templates and VMs are labelled with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compat_api import shapes
+from compat_api.context import CallContext
+from compat_api.facts import facts_for
+from compat_api.listing import page_of
+from compat_api.registry import Command, declare
+from compat_api.render import ListResult, Result
+from schema_bridge import guest_os
+
+OS_TYPE = shapes.Shape("ostype", facts_for("listOsTypes").response_field_names, {})
+
+
+def _present(row: Any) -> dict[str, Any]:
+    return OS_TYPE.build(
+        {
+            "id": row.uuid,
+            "oscategoryid": row.category_uuid,
+            "oscategoryname": row.category_name,
+            "name": row.name,
+            "description": row.display_name,
+            "isuserdefined": bool(row.is_user_defined),
+            "fordisplay": bool(row.display),
+        }
+    )
+
+
+async def list_os_types(ctx: CallContext, args: dict[str, Any]) -> Result:
+    paging = page_of(ctx, args)
+    category = args.get("oscategoryid")
+    f = guest_os.OsFilter(
+        id=args.get("id"),
+        category_uuid=None if category is None else str(category),
+        description=args.get("description"),
+        for_display=args.get("fordisplay"),
+        keyword=args.get("keyword"),
+    )
+    async with ctx.db.engine.connect() as conn:
+        page = await guest_os.os_types(conn, f, paging.offset, paging.limit)
+    return ListResult([_present(row) for row in page.rows], page.total, OS_TYPE.name)
+
+
+COMMANDS: list[Command] = [
+    declare(
+        "listOsTypes",
+        subsystem="template",
+        handler=list_os_types,
+        summary="Guest OS types with their category, for labelling templates and VMs.",
+    ),
+]
