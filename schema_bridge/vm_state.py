@@ -124,10 +124,34 @@ async def cas(conn: AsyncConnection, seen: VmPlacement, to_state: str, **values:
     return changed.rowcount == 1
 
 
-async def set_host(conn: AsyncConnection, vm_id: int, host_id: int | None) -> None:
-    """Where the VM runs now (None when stopped); the last host is remembered for restarts."""
-    values: dict[str, Any] = {"host_id": host_id, "update_time": utc_now()}
+async def set_host(conn: AsyncConnection, seen: VmPlacement, host_id: int | None) -> bool:
+    """Where the VM runs now (None when stopped; the last host is remembered for restarts),
+    compare-and-set like a state change: only if nobody changed the VM since `seen` was
+    read, and update_count moves, so a writer holding an older copy (the legacy server
+    during a cutover) fails its own compare-and-set instead of overwriting this."""
+    values: dict[str, Any] = {
+        "host_id": host_id,
+        "update_time": utc_now(),
+        "update_count": vm_instance.c.update_count + 1,
+    }
     if host_id is not None:
         pod = (await conn.execute(select(host.c.pod_id).where(host.c.id == host_id))).scalar()
         values.update(last_host_id=host_id, pod_id=pod, power_host=host_id)
-    await conn.execute(update(vm_instance).where(vm_instance.c.id == vm_id).values(**values))
+    changed = await conn.execute(
+        update(vm_instance)
+        .where(
+            vm_instance.c.id == seen.id,
+            vm_instance.c.state == seen.state,
+            vm_instance.c.update_count == seen.update_count,
+        )
+        .values(**values)
+    )
+    return changed.rowcount == 1
+
+
+def changed_meanwhile(seen: VmPlacement) -> str:
+    """The error text when a compare-and-set on `seen` found someone else's change."""
+    return (
+        f"virtual machine {seen.uuid} was changed by another management server meanwhile "
+        f"(it was {seen.state}, update {seen.update_count}); nothing was changed"
+    )

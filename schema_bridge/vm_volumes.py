@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema_bridge.dialect import utc_now
@@ -119,21 +120,35 @@ async def insert_volumes(
 
 async def remove_volumes(conn: AsyncConnection, vm_id: int, now: datetime) -> int:
     """Expunge the VM's live volumes and give their pool room back; returns how many."""
-    query = select(volumes.c.id, volumes.c.pool_id, volumes.c.size).where(
-        volumes.c.instance_id == vm_id, volumes.c.removed.is_(None)
-    )
+    query = select(
+        volumes.c.id, volumes.c.pool_id, volumes.c.size, volumes.c.state, volumes.c.update_count
+    ).where(volumes.c.instance_id == vm_id, volumes.c.removed.is_(None))
     found = (await conn.execute(query)).all()
-    for volume in found:
-        if volume.pool_id is not None:
-            await give_room(conn, int(volume.pool_id), int(volume.size or 0))
-        await conn.execute(
-            update(volumes)
-            .where(volumes.c.id == volume.id, volumes.c.removed.is_(None))
-            .values(
-                state="Expunged",
-                removed=now,
-                updated=now,
-                update_count=volumes.c.update_count + 1,
-            )
+    return sum([await expunge_unchanged(conn, volume, now) for volume in found])
+
+
+async def expunge_unchanged(conn: AsyncConnection, seen: Any, now: datetime) -> bool:
+    """Expunge the volume read as `seen` (id, pool_id, size, state, update_count) and give
+    its room back, as a compare-and-set on state and update_count: a volume someone else
+    changed meanwhile (the legacy server, during a cutover) is left to them."""
+    same_count = (
+        volumes.c.update_count.is_(None)
+        if seen.update_count is None
+        else volumes.c.update_count == seen.update_count
+    )
+    changed = await conn.execute(
+        update(volumes)
+        .where(volumes.c.id == seen.id, volumes.c.state == seen.state, same_count)
+        .where(volumes.c.removed.is_(None))
+        .values(
+            state="Expunged",
+            removed=now,
+            updated=now,
+            update_count=func.coalesce(volumes.c.update_count, 0) + 1,
         )
-    return len(found)
+    )
+    if changed.rowcount != 1:
+        return False
+    if seen.pool_id is not None:
+        await give_room(conn, int(seen.pool_id), int(seen.size or 0))
+    return True

@@ -290,11 +290,24 @@ async def detach_row(conn: AsyncConnection, volume_id: int, vm_id: int) -> bool:
     return changed.rowcount == 1
 
 
-async def set_size(conn: AsyncConnection, volume: VolumeRow, size: int, **values: Any) -> None:
-    """New size (and offering/IOPS when given); a placed volume's allocated capacity follows."""
-    await conn.execute(update(volumes).where(volumes.c.id == volume.id).values(size=size, **values))
+async def set_size(conn: AsyncConnection, volume: VolumeRow, size: int, **values: Any) -> bool:
+    """New size (and offering/IOPS when given); a placed volume's allocated capacity follows.
+    A compare-and-set on state and update_count like a state change: False (and nothing
+    changed) when someone else changed the volume since `volume` was read."""
+    changed = await conn.execute(
+        update(volumes)
+        .where(
+            volumes.c.id == volume.id,
+            volumes.c.state == volume.state,
+            volumes.c.update_count == volume.update_count,
+        )
+        .values(size=size, update_count=volumes.c.update_count + 1, updated=utc_now(), **values)
+    )
+    if changed.rowcount != 1:
+        return False
     if volume.pool_id is not None:
         await capacity.adjust(conn, volume.pool_id, STORAGE_ALLOCATED, size - volume.size)
+    return True
 
 
 async def expunge(conn: AsyncConnection, seen: VolumeRow) -> bool:

@@ -12,6 +12,8 @@ from schema_bridge import capacity, vm_devices, vm_state
 from schema_bridge.vm_state import VmPlacement
 
 INSUFFICIENT_CAPACITY = 533
+# CloudStack answers a ConcurrentOperationException (someone else changed the VM) with 530.
+CHANGED = 530
 # Where the VM was placed, for later steps of the same job (the database holds the truth:
 # vm_instance.host_id is set with the reservation, in one transaction).
 HOST_KEY = "host_id"
@@ -36,7 +38,9 @@ async def _try_hosts(ctx: StepContext, vm: VmPlacement, hosts: list[capacity.Can
             # The reservation and the VM's host commit together: the host column is how a
             # resumed job knows the reservation was already made.
             if await capacity.reserve(conn, candidate.host_id, candidate.cluster_id, demand):
-                await vm_state.set_host(conn, vm.id, candidate.host_id)
+                if not await vm_state.set_host(conn, vm, candidate.host_id):
+                    await conn.rollback()
+                    raise StepFailedError(CHANGED, vm_state.changed_meanwhile(vm))
                 ctx.state[HOST_KEY] = candidate.host_id
                 return True
             await conn.rollback()
@@ -72,7 +76,9 @@ async def release_reserved(ctx: StepContext) -> None:
         return
     async with ctx.db.engine.begin() as conn:
         await capacity.release(conn, vm.host_id, demand_of(vm))
-        await vm_state.set_host(conn, vm.id, None)
+        if not await vm_state.set_host(conn, vm, None):
+            await conn.rollback()
+            raise StepFailedError(CHANGED, vm_state.changed_meanwhile(vm))
 
 
 async def spec_of(ctx: StepContext, vm: VmPlacement) -> VmSpec:

@@ -98,7 +98,9 @@ async def release_host(ctx: StepContext) -> None:
         if vm is None or vm.host_id is None:
             return
         await capacity.release(conn, vm.host_id, steps.demand_of(vm))
-        await vm_state.set_host(conn, vm.id, None)
+        if not await vm_state.set_host(conn, vm, None):
+            await conn.rollback()
+            raise StepFailedError(steps.CHANGED, vm_state.changed_meanwhile(vm))
 
 
 async def record_destroyed(ctx: StepContext) -> None:

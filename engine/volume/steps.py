@@ -20,6 +20,8 @@ from schema_bridge.volume_rows import VolumeRow
 PARAM_ERROR: Final = 431
 RESOURCE_ALLOCATION_ERROR: Final = 535
 RESOURCE_UNAVAILABLE_ERROR: Final = 534
+# CloudStack answers a ConcurrentOperationException (someone else changed it) with 530.
+CHANGED: Final = 530
 # Where a hypervisor finds a volume's file: the same convention engine.vm.steps.spec_of uses.
 DISK_ROOT: Final = "/var/lib/stackshift"
 # Image format of a new data disk per hypervisor (KVM and the Simulator use QCOW2).
@@ -247,7 +249,13 @@ async def resize(ctx: StepContext) -> None:
                 )
         except resource_counts.LimitExceededError as exceeded:
             raise StepFailedError(RESOURCE_ALLOCATION_ERROR, str(exceeded)) from exceeded
-        await volume_rows.set_size(conn, volume, new_size, **values)
+        if not await volume_rows.set_size(conn, volume, new_size, **values):
+            await conn.rollback()
+            raise StepFailedError(
+                CHANGED,
+                f"volume {volume.uuid} was changed by another management server meanwhile; "
+                "nothing was changed",
+            )
         if new_size != volume.size:
             await record_usage(conn, _resize_usage(volume, new_size, values))
 
