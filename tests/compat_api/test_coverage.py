@@ -6,11 +6,18 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from compat_api import cli, coverage
 from compat_api.facts import all_commands
 from compat_api.routing import ENGINE
+from compat_api.signing import signature_matches
 from migrate import routes as route_store
 from schema_bridge import shadow_diffs
 from schema_bridge.db import Database
@@ -82,3 +89,32 @@ async def test_live_routes_and_rates(
     assert "| listZones | infra | yes | engine+shadow | yes | 25.0% of 40 |" in text
     code = await asyncio.to_thread(cli.main, ["diffs", "--db", url, "--command", "listZones"])
     assert code == 1  # a field counts as different
+
+
+async def test_capture_fetched_from_a_legacy_server(
+    aiohttp_server: Callable[..., Coroutine[Any, Any, TestServer]], tmp_path: Path
+) -> None:
+    secret = "legacy-admin-secret"
+    seen: list[list[tuple[str, str]]] = []
+
+    async def list_apis(request: web.Request) -> web.Response:
+        pairs = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
+        seen.append(pairs)
+        if not signature_matches(pairs, secret, dict(pairs).get("signature", "")):
+            return web.json_response({"listapisresponse": {"errorcode": 401}}, status=401)
+        api = [{"name": "listZones"}, {"name": "legacyPluginCommand"}]
+        return web.json_response({"listapisresponse": {"count": 2, "api": api}})
+
+    app = web.Application()
+    app.router.add_get("/client/api", list_apis)
+    server = await aiohttp_server(app)
+    key_file = tmp_path / "secret"
+    key_file.write_text(secret + "\n")
+    url = str(server.make_url("/client/api"))
+    args = ["--legacy-url", url, "--api-key", "ADMINKEY", "--secret-key-file", str(key_file)]
+    text = await asyncio.to_thread(_coverage_cli, args, tmp_path / "coverage.md")
+    assert "| legacyPluginCommand | ? | no | legacy | - | - |" in text
+    assert "| **all** | 2 | 1 | 1 | 0 |" in text
+    assert dict(seen[0])["command"] == "listApis"
+    missing_key = ["--legacy-url", url, "--api-key", "ADMINKEY"]
+    assert await asyncio.to_thread(cli.main, ["coverage", *missing_key]) == 2
