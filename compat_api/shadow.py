@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from compat_api.ops.metrics_shadow import ShadowMetrics
 
 LOG = logging.getLogger("stackshift.shadow")
+# The engine's listApis merges legacy's own list into its answer: the two are not independent
+# answers to compare.
+NOT_COMPARED = frozenset({"listApis"})
 Answer = tuple[int, bytes]
 
 
@@ -67,7 +70,7 @@ class ShadowMirror:
     def offer(self, call: MirrorCall) -> None:
         """Queue a served call for mirroring when its route samples it; never waits."""
         decision = call.decision
-        if not decision.shadow or not is_read_only(call.command):
+        if not decision.shadow or not is_read_only(call.command) or call.command in NOT_COMPARED:
             return
         if self._chance() * 100 >= decision.shadow_percent:
             return

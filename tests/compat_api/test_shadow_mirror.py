@@ -138,6 +138,7 @@ async def test_mutating_and_unshadowed_calls_are_never_replayed(shadow_db: Datab
         mirror.offer(call(name))
         await mirror.mirror(call(name))  # even when handed one directly
     mirror.offer(call(shadow=False))
+    mirror.offer(call("listApis"))  # its engine answer includes legacy's: not compared
     await mirror.settle()
     await mirror.stop()
     assert sum(upstream.calls.values()) == 0
