@@ -242,4 +242,6 @@ def create_app(
         app.router.add_route("POST", path, api)
     if settings.ui_dir:
         ui_files.add_routes(app, ui_files.check_dir(settings.ui_dir))
+    elif settings.legacy_url:
+        ui_files.add_legacy_routes(app, lambda running: running[STATE].legacy)
     return app

@@ -140,13 +140,15 @@ class LegacyClient:
         body: bytes,
         headers: Mapping[str, str],
         extra: Mapping[str, str],
+        target: URL | None = None,
     ) -> web.StreamResponse:
         """Stream legacy's answer to `request`; `extra` headers (request id, backend) are set
-        before anything is sent. LegacyUnavailableError when legacy never answered."""
+        before anything is sent. LegacyUnavailableError when legacy never answered. `target`
+        replaces the API URL (the UI's pages live beside it)."""
         try:
             upstream = await self._client().request(
                 method,
-                self.target(raw_query),
+                target or self.target(raw_query),
                 data=body if method == "POST" else None,
                 headers=dict(headers),
                 allow_redirects=False,

@@ -1,4 +1,5 @@
-"""An operator's CloudStack UI build served at `/client/`, next to the API at `/client/api`.
+"""The web UI at `/client/`, next to the API at `/client/api`: an operator's UI build served
+from a directory, or, with a legacy server and no directory, legacy's own UI passed through.
 
 Only regular files inside the build directory are served: no directory listings, and a path
 that resolves (through `..` or a symbolic link) outside the directory is answered 404, as if
@@ -12,6 +13,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from yarl import URL
+
+from compat_api.legacy import LegacyClient, LegacyUnavailableError, forwarded_headers
 
 UI_PREFIX = "/client"
 INDEX = "index.html"
@@ -86,3 +90,31 @@ def add_routes(app: web.Application, root: Path) -> None:
     serve_file = handler(root)
     app.router.add_get(UI_PREFIX, _to_slash)
     app.router.add_get(UI_PREFIX + "/{tail:.*}", serve_file)
+
+
+def legacy_page(legacy: LegacyClient, raw_path: str, raw_query: str) -> URL:
+    """The same path and query on legacy's host: its UI lives beside its API."""
+    origin = str(URL(legacy.url).origin())
+    return URL(f"{origin}{raw_path}" + (f"?{raw_query}" if raw_query else ""), encoded=True)
+
+
+def add_legacy_routes(
+    app: web.Application, legacy_of: Callable[[web.Application], LegacyClient | None]
+) -> None:
+    """Everything under /client/ that is not the API goes to legacy unchanged."""
+
+    async def passthrough(request: web.Request) -> web.StreamResponse:
+        legacy = legacy_of(request.app)
+        if legacy is None:
+            raise web.HTTPNotFound()
+        url = request.rel_url
+        target = legacy_page(legacy, url.raw_path, url.raw_query_string)
+        headers = forwarded_headers(request.headers, request.remote or "", request.scheme)
+        try:
+            return await legacy.forward(request, request.method, "", b"", headers, {}, target)
+        except LegacyUnavailableError as error:
+            text = f"The legacy web UI could not be reached: {error}"
+            raise web.HTTPBadGateway(text=text) from error
+
+    app.router.add_get(UI_PREFIX, passthrough)
+    app.router.add_get(UI_PREFIX + "/{tail:.*}", passthrough)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from compat_api import ui_files
 from compat_api.app import create_app
@@ -138,3 +140,93 @@ def test_cli_refuses_a_directory_without_index(tmp_path: Path) -> None:
     done = stackshift("serve", "--db", str(tmp_path / "x.db"), "--ui-dir", str(tmp_path))
     assert done.returncode == 2
     assert "has no index.html" in done.stderr
+
+
+# With a legacy server and no UI directory, /client/ is legacy's own UI, passed through.
+
+
+class LegacyPages:
+    """Stands in for legacy's web server: answers every /client/ page with what it was asked."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def page(self, request: web.Request) -> web.Response:
+        self.seen.append(str(request.rel_url))
+        response = web.Response(text=f"legacy {request.rel_url}", content_type="text/html")
+        response.headers["X-Legacy"] = "yes"
+        return response
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/client/{tail:.*}", self.page)
+        app.router.add_get("/client", self.page)
+        return app
+
+
+async def _front(
+    db: Database,
+    aiohttp_client: Callable[..., Coroutine[Any, Any, TestClient[Any, Any]]],
+    legacy_url: str,
+    ui_dir: str | None = None,
+) -> TestClient[Any, Any]:
+    url = db_url_of(db)
+    await asyncio.to_thread(own_schema.upgrade, url)
+    settings = Settings(
+        db_url=url,
+        encryption_key=TEST_ENCRYPTION_KEY,
+        engine_enabled=False,
+        legacy_url=legacy_url,
+        legacy_timeout_seconds=5.0,
+        ui_dir=ui_dir,
+    )
+    return await aiohttp_client(create_app(settings, db=db))
+
+
+async def test_legacy_ui_passes_through(
+    seeded_db: tuple[Database, SeedResult],
+    aiohttp_client: Callable[..., Coroutine[Any, Any, TestClient[Any, Any]]],
+    aiohttp_server: Callable[..., Coroutine[Any, Any, TestServer]],
+) -> None:
+    pages = LegacyPages()
+    server = await aiohttp_server(pages.app())
+    client = await _front(seeded_db[0], aiohttp_client, str(server.make_url("/client/api")))
+    for path in ("/client/", "/client/index.html", "/client/js/app.1234.js?v=2", "/client"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 200, path
+        assert await response.text() == f"legacy {path}"
+        assert response.headers["X-Legacy"] == "yes"
+    assert pages.seen == [
+        "/client/",
+        "/client/index.html",
+        "/client/js/app.1234.js?v=2",
+        "/client",
+    ]
+
+
+async def test_ui_dir_wins_over_legacy(
+    build: Path,
+    seeded_db: tuple[Database, SeedResult],
+    aiohttp_client: Callable[..., Coroutine[Any, Any, TestClient[Any, Any]]],
+    aiohttp_server: Callable[..., Coroutine[Any, Any, TestServer]],
+) -> None:
+    pages = LegacyPages()
+    server = await aiohttp_server(pages.app())
+    legacy_url = str(server.make_url("/client/api"))
+    client = await _front(seeded_db[0], aiohttp_client, legacy_url, str(build))
+    response = await client.get("/client/")
+    assert await response.text() == INDEX
+    assert pages.seen == []
+
+
+async def test_legacy_ui_down_is_a_502(
+    seeded_db: tuple[Database, SeedResult],
+    aiohttp_client: Callable[..., Coroutine[Any, Any, TestClient[Any, Any]]],
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = await _front(seeded_db[0], aiohttp_client, f"http://127.0.0.1:{port}/client/api")
+    response = await client.get("/client/")
+    assert response.status == 502
+    assert "The legacy web UI could not be reached" in await response.text()
