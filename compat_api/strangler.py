@@ -132,7 +132,7 @@ async def forward(
     mapping, shadow comparison). Unreachable legacy → CloudStack's 530 envelope."""
     legacy = state.legacy
     assert legacy is not None
-    raw_query, body, headers = _as_legacy(state, req, routed.identity.session)
+    raw_query, body, headers = as_legacy(state, req, routed.identity.session)
     outcome = _access_outcome(name, routed.identity)
     extra = {"X-Request-Id": req.request_id, BACKEND_HEADER: LEGACY}
     try:
@@ -172,7 +172,7 @@ def _buffered(reply: LegacyReply, extra: Mapping[str, str]) -> web.Response:
     return response
 
 
-def _as_legacy(
+def as_legacy(
     state: ServerState, req: ApiRequest, session: SessionRow | None
 ) -> tuple[str, bytes, dict[str, str]]:
     """The request as legacy must see it: unchanged, except that a session of ours presents
@@ -190,6 +190,10 @@ def _as_legacy(
         text = body.decode("latin-1")
         body = _param_replaced(text, "sessionkey", legacy_key).encode("latin-1")
     return query, body, headers
+
+
+# The shadow mirror's replay still calls it by its first name.
+_as_legacy = as_legacy
 
 
 def _cookie_with(header: str, session_id: str, key: str) -> str:

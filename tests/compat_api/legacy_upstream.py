@@ -22,13 +22,13 @@ ZONES_XML = (
     b"<name>legacy-zone</name></zone></listzonesresponse>"
 )
 ERROR_JSON = (
-    b'{"createvpcresponse":{"uuidList":[],"errorcode":431,"cserrorcode":4350,'
-    b'"errortext":"Unable to execute API command createvpc due to missing parameter name"}}'
+    b'{"addbrocadevcsdeviceresponse":{"uuidList":[],"errorcode":431,"cserrorcode":4350,'
+    b'"errortext":"Unable to execute API command addbrocadevcsdevice due to missing parameter name"}}'
 )
 ERROR_XML = (
-    b'<?xml version="1.0" encoding="UTF-8"?><createvpcresponse cloud-stack-version="4.22.0.0">'
+    b'<?xml version="1.0" encoding="UTF-8"?><addbrocadevcsdeviceresponse cloud-stack-version="4.22.0.0">'
     b"<errorcode>431</errorcode><cserrorcode>4350</cserrorcode><errortext>Unable to execute "
-    b"API command createvpc due to missing parameter name</errortext></createvpcresponse>"
+    b"API command addbrocadevcsdevice due to missing parameter name</errortext></addbrocadevcsdeviceresponse>"
 )
 JSON_TYPE = "application/json;charset=utf-8"
 XML_TYPE = "text/xml;charset=utf-8"
@@ -60,7 +60,7 @@ class Replay:
         )
         xml = "response=json" not in request.rel_url.raw_query_string + body.decode()
         command = request.query.get("command") or ""
-        if command == "createVPC":
+        if command == "addBrocadeVcsDevice":
             text = ERROR_XML if xml else ERROR_JSON
             response = web.Response(status=431, body=text)
             response.headers["Content-Type"] = XML_TYPE if xml else JSON_TYPE

@@ -115,7 +115,7 @@ async def test_raw_query_is_byte_for_byte(front: Api, replay: tuple[up.Replay, s
 async def test_legacy_errors_come_back_as_they_were(
     front: Api, fmt: str, expected: bytes, ctype: str
 ) -> None:
-    reply = await front.signed("createVPC", front.user, fmt=fmt)
+    reply = await front.signed("addBrocadeVcsDevice", front.user, fmt=fmt)
     assert (reply.status, reply.text.encode()) == (431, expected)
     assert reply.headers["Content-Type"] == ctype
     assert reply.headers["X-Description"] == "missing parameter name"
@@ -218,7 +218,7 @@ async def test_routes_choose_the_backend(front: Api) -> None:
         "network moves",
     )
     await front.client.app[_state_key()].routes.refresh()  # type: ignore[union-attr]
-    reply = await front.signed("createVPC", front.user)
+    reply = await front.signed("addBrocadeVcsDevice", front.user)
     assert reply.status == 431 and reply.headers["X-Stackshift-Backend"] == "legacy"
 
 

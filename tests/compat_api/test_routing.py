@@ -98,8 +98,8 @@ def test_an_account_outside_a_canary_falls_through_to_the_next_route() -> None:
 
 def test_unimplemented_commands_go_to_legacy_when_there_is_one() -> None:
     table = RouteTable((_route(1, ENGINE, subsystem="network"),), legacy=True)
-    assert table.decide(None, "createVPC").backend == LEGACY
-    assert RouteTable((), legacy=False).decide(None, "createVPC").backend == ENGINE
+    assert table.decide(None, "addBrocadeVcsDevice").backend == LEGACY
+    assert RouteTable((), legacy=False).decide(None, "addBrocadeVcsDevice").backend == ENGINE
     assert RouteTable((), legacy=False).decide(None, "noSuchCommand").backend == ENGINE
 
 

@@ -1,0 +1,145 @@
+"""The strangler's request path: shadow offers, session rewriting, unknown sessions and
+commands, and the backend in the access log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from compat_api import errors, strangler
+from compat_api.app import STATE, create_app
+from compat_api.commands import build_registry
+from compat_api.routing import MirrorCall
+from compat_api.settings import Settings
+from migrate import routes as store
+from schema_bridge.db import Database
+from schema_bridge.seed import SeedResult
+from tests.compat_api import legacy_upstream as up
+from tests.compat_api.conftest import Api, db_url_of
+from tests.conftest import TEST_ENCRYPTION_KEY
+
+ClientMaker = Callable[..., Coroutine[Any, Any, TestClient[Any, Any]]]
+ServerMaker = Callable[..., Coroutine[Any, Any, TestServer]]
+IMPLEMENTED = build_registry().names()
+
+
+class Sink:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[MirrorCall] = []
+        self.fail = fail
+
+    def offer(self, call: MirrorCall) -> None:
+        self.calls.append(call)
+        if self.fail:
+            raise RuntimeError("mirror queue broke")
+
+
+@pytest.fixture
+async def front(
+    seeded_db: tuple[Database, SeedResult],
+    aiohttp_server: ServerMaker,
+    aiohttp_client: ClientMaker,
+) -> Api:
+    db, seed = seeded_db
+    server = await aiohttp_server(up.Replay().app())
+    settings = Settings(
+        db_url=db_url_of(db),
+        encryption_key=TEST_ENCRYPTION_KEY,
+        auth_cache_seconds=0,
+        config_refresh_seconds=0,
+        legacy_url=str(server.make_url("/client/api")),
+    )
+    return Api(await aiohttp_client(create_app(settings, db=db)), seed, db)
+
+
+async def _route(api: Api, scope: store.Scope, backend: str, shadow: bool = False) -> None:
+    spec = store.RouteSpec(scope, backend, shadow=shadow)  # type: ignore[arg-type]
+    await store.set_route(api.db, spec, IMPLEMENTED, "test", "strangler test")
+    routes = api.client.app[STATE].routes
+    assert routes is not None
+    await routes.refresh()
+
+
+async def test_read_only_calls_are_offered_for_shadowing_from_either_primary(front: Api) -> None:
+    sink = Sink()
+    front.client.app[STATE].shadow = sink
+    await _route(front, store.Scope("infra"), "engine", shadow=True)
+    reply = await front.signed("listZones", front.user)
+    [call] = sink.calls
+    assert (call.command, call.primary, call.status) == ("listZones", "engine", 200)
+    assert call.body == reply.text.encode() and call.decision.shadow
+    assert call.request.raw_query and call.decision.other == "legacy"
+    await _route(front, store.Scope("infra"), "legacy", shadow=True)
+    front.client.session.cookie_jar.clear()
+    reply = await front.signed("listZones", front.user)
+    assert (
+        reply.text.encode() == up.ZONES_JSON and reply.headers["X-Stackshift-Backend"] == "legacy"
+    )
+    assert [(c.primary, c.body) for c in sink.calls[1:]] == [("legacy", up.ZONES_JSON)]
+
+
+async def test_mutating_calls_are_never_offered(front: Api) -> None:
+    sink = Sink()
+    front.client.app[STATE].shadow = sink
+    await _route(front, store.Scope("volume"), "engine", shadow=True)
+    reply = await front.signed("createVolume", front.user, name="x")
+    assert reply.headers["X-Stackshift-Backend"] == "engine"
+    assert sink.calls == []
+
+
+async def test_a_broken_mirror_never_hurts_the_call(
+    front: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    front.client.app[STATE].shadow = Sink(fail=True)
+    await _route(front, store.Scope("infra"), "engine", shadow=True)
+    reply = await front.signed("listZones", front.user)
+    assert reply.status == 200
+    assert "shadow offer failed for listZones" in caplog.text
+
+
+async def test_an_unknown_session_goes_to_legacy(front: Api) -> None:
+    await _route(front, store.Scope("infra"), "engine")
+    reply = await front.raw(
+        "GET",
+        {"command": "listZones", "response": "json", "sessionkey": "k"},
+        cookies={"JSESSIONID": "NOT-OURS", "sessionkey": "k"},
+    )
+    assert reply.headers["X-Stackshift-Backend"] == "legacy"
+
+
+async def test_access_log_and_metrics_carry_the_real_backend(
+    front: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="stackshift.access")
+    await front.signed("listZones", front.user)
+    front.client.session.cookie_jar.clear()
+    await _route(front, store.Scope("infra"), "engine")
+    await front.signed("listZones", front.user)
+    lines = [r.getMessage() for r in caplog.records if r.name == "stackshift.access"]
+    assert "backend=legacy" in lines[0] and "command=listZones" in lines[0]
+    assert "backend=engine" in lines[-1]
+    metrics = await (await front.client.get("/metrics")).text()
+    assert 'backend="legacy"' in metrics and 'backend="engine"' in metrics
+
+
+async def test_without_legacy_an_unknown_command_gets_the_real_answer(api: Api) -> None:
+    # As the real server answers a signed call to a command it does not have.
+    reply = await api.signed("addBrocadeVcsDevice", api.user)
+    assert reply.headers["X-Stackshift-Backend"] == "engine"
+    assert reply.error("errorresponse") == (401, None, errors.SIGNATURE_TEXT)
+
+
+def test_session_rewrite_touches_only_the_session() -> None:
+    assert (
+        strangler._param_replaced("command=x&sessionkey=OURS&sessionkeyx=1", "sessionkey", "a/b")
+        == "command=x&sessionkey=a%2Fb&sessionkeyx=1"
+    )
+    assert strangler._param_replaced("", "sessionkey", "k") == ""
+    assert (
+        strangler._cookie_with("a=1; JSESSIONID=OURS; sessionkey=K1; b=2", "THEIRS", "K2")
+        == "a=1; JSESSIONID=THEIRS; sessionkey=K2; b=2"
+    )
