@@ -1,0 +1,266 @@
+"""The moving parts of a cutover under load, shared by the drill test
+(tests/migrate/test_cutover_drill.py) and bench/cutover.py.
+
+A "legacy" server is a second `stackshift serve` process on the same database; the front
+process passes through to it (`--legacy-url`). Client threads drive the front with the real
+`cs` client library (listing, deploying, stopping and starting VMs, polling every job),
+timing each HTTP request, while the steps are taken with the real `stackshift` CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cs
+
+from compat_api.cli import main
+from migrate import cutover
+from migrate import cutover_steps as steps
+from migrate.shadow_window import WindowRate
+from schema_bridge.db import Database
+from schema_bridge.seed_identity import Credentials
+
+ROOT = Path(__file__).resolve().parent.parent
+JOB_POLL_SECONDS = 0.1
+# Mirror, reads, writes, back to reads, writes again, complete.
+DRILL: tuple[tuple[str, str | None], ...] = (
+    ("cutover", "mirror"),
+    ("cutover", "reads"),
+    ("cutover", "writes"),
+    ("rollback", None),
+    ("cutover", "writes"),
+    ("cutover", "complete"),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """One `stackshift serve` subprocess; its log goes to a file kept for a report."""
+
+    def __init__(self, url: str, key: str, legacy: Server | None = None) -> None:
+        self.port = free_port()
+        command = [
+            sys.executable, "-m", "compat_api.cli", "serve", "--db", url,
+            "--port", str(self.port), "--workers", "1",
+        ]  # fmt: skip
+        if legacy is not None:
+            command += ["--legacy-url", legacy.endpoint]
+        env = {**os.environ, "STACKSHIFT_ENCRYPTION_KEY": key}
+        role = "front" if legacy else "legacy"
+        with tempfile.NamedTemporaryFile(
+            prefix=f"stackshift-cutover-{role}-", suffix=".log", delete=False
+        ) as log:
+            self.log = Path(log.name)
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/client/api"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.tail()}")
+            try:
+                url = f"http://127.0.0.1:{self.port}/healthz"
+                with urllib.request.urlopen(url, timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"server on {self.port} did not start: {self.tail()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def start_pair(url: str, key: str) -> tuple[Server, Server]:
+    """(legacy, front): the front forwards whatever is routed to legacy."""
+    legacy = Server(url, key)
+    legacy.wait_ready()
+    front = Server(url, key, legacy)
+    try:
+        front.wait_ready()
+    except RuntimeError:
+        legacy.stop()
+        raise
+    return legacy, front
+
+
+@dataclass(frozen=True)
+class Call:
+    phase: str
+    command: str
+    started: float
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class Load:
+    """Client threads against `endpoint`; each worker deploys a VM whenever the phase
+    changes (when `deploys` allows), then keeps listing, stopping and starting its VMs in
+    turn, so VMs made on one side are operated on by the other after each switch."""
+
+    endpoint: str
+    workers: list[tuple[Credentials, bool]]
+    deploy_args: dict[str, str]
+    phase: str = "start"
+    calls: list[Call] = field(default_factory=list)
+    # VM id -> the phase during which it was deployed.
+    vms: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        for index, (who, deploys) in enumerate(self.workers):
+            thread = threading.Thread(
+                target=self._work, args=(who, deploys), name=f"load-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=120)
+
+    @property
+    def errors(self) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.error is not None]
+
+    def _work(self, who: Credentials, deploys: bool) -> None:
+        api = cs.CloudStack(
+            endpoint=self.endpoint, key=who.api_key, secret=who.secret_key, timeout=60
+        )
+        mine: list[str] = []
+        deployed_in = None
+        turn = 0
+        while not self._stop.is_set():
+            if not mine or (deploys and self.phase != deployed_in):
+                deployed_in = self.phase
+                made = self._deploy(api)
+                if made:
+                    mine.append(made)
+                continue
+            vm = mine[turn % len(mine)]
+            turn += 1
+            self._call(api, "listVirtualMachines", id=vm)
+            self._job(api, "stopVirtualMachine", id=vm)
+            self._job(api, "startVirtualMachine", id=vm)
+            self._call(api, "listVirtualMachines", listall="true")
+
+    def _call(self, api: cs.CloudStack, command: str, **params: str) -> Any:
+        phase, started = self.phase, time.monotonic()
+        try:
+            reply = getattr(api, command)(**params)
+            error = None
+        except (cs.CloudStackException, OSError) as failed:
+            reply, error = None, f"{command}: {failed} {getattr(failed, 'error', '')}"
+        with self._lock:
+            self.calls.append(Call(phase, command, started, time.monotonic() - started, error))
+        return reply
+
+    def _job(self, api: cs.CloudStack, command: str, **params: str) -> dict[str, Any] | None:
+        """An async command and its polling; a failed job counts as a failed request."""
+        accepted = self._call(api, command, **params)
+        if not accepted:
+            return None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            time.sleep(JOB_POLL_SECONDS)
+            result = self._call(api, "queryAsyncJobResult", jobid=accepted["jobid"])
+            if result is None or result["jobstatus"] == 0:
+                continue
+            if result["jobstatus"] != 1:
+                self._failed(command, f"job {accepted['jobid']}: {result.get('jobresult')}")
+                return None
+            return dict(accepted)
+        self._failed(command, f"job {accepted['jobid']} still pending after 120 s")
+        return None
+
+    def _failed(self, command: str, error: str) -> None:
+        with self._lock:
+            self.calls.append(Call(self.phase, command, time.monotonic(), 0.0, error))
+
+    def _deploy(self, api: cs.CloudStack) -> str | None:
+        phase = self.phase
+        done = self._job(api, "deployVirtualMachine", **self.deploy_args)
+        if done is None:
+            time.sleep(0.5)  # keep a failing deploy from spinning
+            return None
+        with self._lock:
+            self.vms[str(done["id"])] = phase
+        return str(done["id"])
+
+
+async def cli(*argv: str) -> tuple[int, str]:
+    """The `stackshift` command line, in a thread, with what it printed."""
+
+    def run() -> tuple[int, str]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = main(list(argv))
+        return code, out.getvalue()
+
+    return await asyncio.to_thread(run)
+
+
+async def wait_samples(
+    db: Database, subsystem: str, minimum: int, implemented: list[str], timeout: float = 60.0
+) -> WindowRate:
+    """Until the current step's shadow window holds `minimum` comparisons."""
+    deadline = time.monotonic() + timeout
+    while True:
+        standing = {s.subsystem: s for s in await cutover.status(db, implemented)}
+        found = standing[subsystem].shadow if subsystem in standing else WindowRate(0, 0.0, None)
+        if found.samples >= minimum or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.5)
+
+
+def step_argv(url: str, action: str, step: str | None, limits: list[str]) -> list[str]:
+    """The CLI arguments of one drill step; `limits` (shadow thresholds) go to cutovers."""
+    argv = [action, "vm", *([step] if step else []), "--db", url, "--who", "drill"]
+    extra = limits if action == "cutover" else []
+    return [*argv, "--reason", f"drill: {action} {step or 'back'}", "--wait", "30", *extra]
+
+
+def needs_samples(action: str, step: str | None) -> bool:
+    return (
+        action == "cutover" and step is not None and bool(steps.needs_samples(steps.as_step(step)))
+    )
