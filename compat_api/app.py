@@ -17,6 +17,7 @@ from compat_api.config_cache import ServerConfig
 from compat_api.dispatch import ApiRequest, Outcome, ServerState, exact, run
 from compat_api.legacy import LegacyClient
 from compat_api.login import login, logout
+from compat_api.login_page import list_oauth_providers
 from compat_api.ops.runtime import OPS
 from compat_api.read_cache import ReadCache
 from compat_api.registry import Registry
@@ -39,6 +40,7 @@ _SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-XSS-Protection": "1
 _AUTHENTICATORS: dict[str, Callable[[ServerState, ApiRequest], Awaitable[Outcome]]] = {
     "login": login,
     "logout": logout,
+    "listoauthprovider": list_oauth_providers,
 }
 
 

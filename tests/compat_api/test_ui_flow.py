@@ -27,8 +27,10 @@ from compat_api.app import create_app
 from compat_api.settings import Settings
 from migrate import schema as own_schema
 from schema_bridge.db import Database
+from schema_bridge.dialect import utc_now
+from schema_bridge.ids import new_uuid
 from schema_bridge.seed import SeedResult
-from schema_bridge.tables import configuration
+from schema_bridge.tables import configuration, table
 from tests.compat_api.conftest import db_url_of
 from tests.conftest import TEST_ENCRYPTION_KEY
 
@@ -43,8 +45,9 @@ class Browser:
     """What the UI's api() does: GET (or POST) to /client/api/ with response=json, the
     session in cookies, and the key as a parameter when the UI version sends it."""
 
-    def __init__(self, client: TestClient[Any, Any], style: str) -> None:
+    def __init__(self, client: TestClient[Any, Any], style: str, db: Database) -> None:
         self.client = client
+        self.db = db
         self.style = style
         self.key: str | None = None
 
@@ -112,7 +115,7 @@ async def browser(
         await _session_check(db, "CookieOrParameter")
     settings = Settings(db_url=url, encryption_key=TEST_ENCRYPTION_KEY, auth_cache_seconds=0)
     client = await aiohttp_client(create_app(settings, db=db))
-    return Browser(client, request.param), seed
+    return Browser(client, request.param, db), seed
 
 
 async def _session_check(db: Database, value: str) -> None:
@@ -131,6 +134,15 @@ async def _session_check(db: Database, value: str) -> None:
                     value=value,
                 )
             )
+
+
+async def _login_page(ui: Browser) -> None:
+    """Before login the page asks for SAML identity providers (a 401 the UI ignores when the
+    SAML plugin is off) and OAuth providers (an authenticator: answered without a session)."""
+    status, body = await ui.get("listIdps")
+    assert status == 401
+    status, body = await ui.get("listOauthProvider")
+    assert (status, body) == (200, {"listoauthproviderresponse": {}})
 
 
 async def _login(ui: Browser, seed: SeedResult) -> dict[str, Any]:
@@ -311,6 +323,7 @@ async def _action(ui: Browser, command: str, **params: Any) -> dict[str, Any]:
 
 async def test_ui_session_from_login_to_logout(browser: tuple[Browser, SeedResult]) -> None:
     ui, seed = browser
+    await _login_page(ui)
     login = await _login(ui, seed)
     await _after_login(ui, login)
     zone = await _dashboard(ui)
@@ -421,3 +434,44 @@ async def test_a_stale_session_is_401_so_the_ui_logs_out(
         401,
         "unable to verify user credentials",
     )
+
+
+async def test_enabled_oauth_providers_are_offered_without_secrets(
+    browser: tuple[Browser, SeedResult],
+) -> None:
+    ui, _ = browser
+    provider = table("oauth_provider")
+    db = ui.db
+    async with db.engine.begin() as conn:
+        for name, enabled in (("github", True), ("google", False)):
+            await conn.execute(
+                insert(provider).values(
+                    uuid=new_uuid(),
+                    description=f"{name} login",
+                    provider=name,
+                    client_id=f"{name}-client",
+                    secret_key="never-shown",
+                    redirect_uri="https://cloud.example.org/#/verifyOauth",
+                    enabled=enabled,
+                    created=utc_now(),
+                )
+            )
+    # The plugin is off by default: nothing is offered.
+    status, body = await ui.get("listOauthProvider")
+    assert body == {"listoauthproviderresponse": {}}
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            insert(configuration).values(
+                category="Advanced",
+                instance="DEFAULT",
+                component="OAuth2",
+                name="oauth2.enabled",
+                value="true",
+            )
+        )
+    status, body = await ui.get("listOauthProvider")
+    inner = body["listoauthproviderresponse"]
+    assert status == 200 and inner["count"] == 1
+    offered = inner["oauthprovider"][0]
+    assert offered["provider"] == "github" and offered["clientid"] == "github-client"
+    assert offered["enabled"] is True and "secretkey" not in offered
