@@ -26,13 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import cs
+from sqlalchemy import select
 
 from compat_api.cli import main
 from migrate import cutover
 from migrate import cutover_steps as steps
 from migrate.shadow_window import WindowRate
 from schema_bridge.db import Database
+from schema_bridge.seed import SeedResult
 from schema_bridge.seed_identity import Credentials
+from schema_bridge.tables import data_center, service_offering, vm_template
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB_POLL_SECONDS = 0.1
@@ -251,6 +254,20 @@ async def wait_samples(
         if found.samples >= minimum or time.monotonic() > deadline:
             return found
         await asyncio.sleep(0.5)
+
+
+async def deploy_args(db: Database, seed: SeedResult) -> dict[str, str]:
+    """Zone, small offering and first template of the seeded cloud, as deploy parameters."""
+    wanted = (
+        select(data_center.c.uuid).limit(1),
+        select(service_offering.c.uuid).where(
+            service_offering.c.id == seed.catalog.small_offering_id
+        ),
+        select(vm_template.c.uuid).where(vm_template.c.id == seed.catalog.template_ids[0]),
+    )
+    async with db.engine.connect() as conn:
+        zone, offering, template = [str((await conn.execute(q)).scalar_one()) for q in wanted]
+    return {"zoneid": zone, "serviceofferingid": offering, "templateid": template}
 
 
 def step_argv(url: str, action: str, step: str | None, limits: list[str]) -> list[str]:

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""A cutover of the vm subsystem under load: client errors and latency per step.
+
+Seeds a cloud on MariaDB, starts a "legacy" stackshift process and a front one passing
+through to it on the same database, drives the front with the real `cs` client (list,
+deploy, stop, start, every job polled), and takes the drill's steps with the `stackshift`
+CLI: mirror, reads, writes, rollback, writes, complete. Prints, for the time before the
+first step and for each switch (from the CLI call until a second after it, when every
+instance has the new routes) and the time after it, the requests made, the failed ones
+and p50/p99 latency. Target: 0 errors, p99 during a switch within 2x of before.
+
+Usage: python -m bench.cutover [--workers 4] [--dwell 8] [--min-samples 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+
+from bench.cutover_load import (
+    DRILL,
+    Call,
+    Load,
+    cli,
+    deploy_args,
+    needs_samples,
+    start_pair,
+    step_argv,
+)
+from bench.cutover_load import wait_samples as wait_for_samples
+from bench.deploy import build
+from compat_api.commands import build_registry
+from schema_bridge.db import drop_database, open_database
+from schema_bridge.seed import SeedResult
+
+SERVER = "mysql://root@127.0.0.1:3306"
+KEY = "bench-key"
+SETTLE_SECONDS = 1.0
+
+
+def _p(values: Sequence[float], share: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(share) - 1]
+
+
+def _row(name: str, calls: list[Call]) -> tuple[str, int, int, float, float]:
+    times = sorted(c.seconds * 1000 for c in calls if c.error is None)
+    errors = sum(c.error is not None for c in calls)
+    return name, len(calls), errors, _p(times, 50), _p(times, 99)
+
+
+async def _steps(url: str, load: Load, args: argparse.Namespace, db_url: str) -> list[str]:
+    db = await open_database(db_url)
+    implemented = build_registry().names()
+    order = ["before"]
+    limits = ["--min-samples", str(args.min_samples), "--max-diff-rate", str(args.max_diff_rate)]
+    try:
+        await asyncio.sleep(args.dwell)
+        for number, (action, step) in enumerate(DRILL, 1):
+            name = f"{number}. {action} {step or 'back'}"
+            if needs_samples(action, step):
+                await wait_for_samples(db, "vm", args.min_samples, implemented)
+            load.phase = f"switch: {name}"
+            code, out = await cli(*step_argv(url, action, step, limits))
+            print(out.rstrip())
+            if code != 0:
+                raise SystemExit(f"step refused: {name}")
+            await asyncio.sleep(SETTLE_SECONDS)
+            load.phase = f"after: {name}"
+            order += [f"switch: {name}", f"after: {name}"]
+            await asyncio.sleep(args.dwell)
+    finally:
+        await db.dispose()
+    return order
+
+
+def _report(load: Load, order: list[str], argv: list[str]) -> None:
+    rows = [_row(phase, [c for c in load.calls if c.phase == phase]) for phase in order]
+    print(f"\n$ {' '.join(shlex.quote(a) for a in argv)}")
+    print(f"{'phase':<28}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    for name, count, errors, p50, p99 in rows:
+        print(f"{name:<28}{count:>9}{errors:>8}{p50:>9.1f}{p99:>9.1f}")
+    before = rows[0][4]
+    worst = max((r for r in rows if r[0].startswith("switch")), key=lambda r: r[4])
+    total = sum(r[2] for r in rows)
+    ratio = worst[4] / before if before else 0.0
+    print(
+        f"client errors: {total}; p99 before {before:.1f} ms, worst switch p99 {worst[4]:.1f} ms "
+        f"({worst[0]}), {ratio:.2f}x (target: 0 errors, <= 2x)"
+    )
+    for call in load.errors[:5]:
+        print(f"  error: {call.error}")
+
+
+async def _run(args: argparse.Namespace, argv: list[str]) -> None:
+    url = f"{SERVER}/{args.database}"
+    seed: SeedResult = await build(url, 0, args.hosts, 200)
+    legacy, front = await asyncio.to_thread(start_pair, url, KEY)
+    db = await open_database(url)
+    try:
+        workers = [(seed.admin, True), *[(seed.user, False)] * (args.workers - 1)]
+        load = Load(front.endpoint, workers, await deploy_args(db, seed), phase="before")
+        load.start()
+        try:
+            order = await _steps(url, load, args, url)
+        finally:
+            await asyncio.to_thread(load.stop)
+        _report(load, order, argv)
+    finally:
+        await db.dispose()
+        await asyncio.to_thread(front.stop)
+        await asyncio.to_thread(legacy.stop)
+        if not args.keep:
+            await drop_database(url)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=4, help="client threads")
+    parser.add_argument("--dwell", type=float, default=8.0, help="seconds at each step")
+    parser.add_argument("--min-samples", type=int, default=20)
+    parser.add_argument("--max-diff-rate", type=float, default=0.5)
+    parser.add_argument("--hosts", type=int, default=4)
+    parser.add_argument("--database", default="stackshift_bench_cutover")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    asyncio.run(_run(args, ["python", "-m", "bench.cutover", *(argv or sys.argv[1:])]))
+    print(f"ran in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
