@@ -258,14 +258,20 @@ def _host_filters(query: Select[Any], f: HostFilter) -> Select[Any]:
         (host.c.data_center_id, f.zone_id),
         (host.c.pod_id, f.pod_id),
         (host.c.cluster_id, f.cluster_id),
-        (host.c.type, f.type),
-        (host.c.status, f.status),
-        (host.c.resource_state, f.resource_state),
         (host.c.arch, f.arch),
     )
     for column, value in equal:
         if value is not None:
             query = query.where(column == value)
+    # The UI sends these in lower case (type=routing, state=up); CloudStack's MySQL collation
+    # compares them without case, so SQLite must too.
+    for column, text in (
+        (host.c.type, f.type),
+        (host.c.status, f.status),
+        (host.c.resource_state, f.resource_state),
+    ):
+        if text is not None:
+            query = query.where(func.lower(column) == text.lower())
     if f.hypervisor is not None:
         query = query.where(host.c.hypervisor_type == f.hypervisor)
     if f.vm_id is not None:

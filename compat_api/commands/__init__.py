@@ -5,6 +5,7 @@ from __future__ import annotations
 from compat_api.commands import (
     accounts,
     addresses,
+    alerts,
     capacity,
     catalog,
     comments,
@@ -70,5 +71,6 @@ def build_registry() -> Registry:
             *comments.COMMANDS,
             *service_providers.COMMANDS,
             *os_types.COMMANDS,
+            *alerts.COMMANDS,
         ]
     )

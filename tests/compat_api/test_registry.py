@@ -61,6 +61,7 @@ LISTAPIS_FIELDS_ONLY = frozenset(
         "listAnnotations",
         "listNetworkServiceProviders",
         "listOsTypes",
+        "listAlerts",
     }
 )
 

@@ -412,3 +412,55 @@ async def test_annotations_scoped_to_their_author(api: Api) -> None:
     assert [(i["annotation"], i["username"]) for i in items] == [("user note", api.user.username)]
     total, _ = await listed(api, "listAnnotations", api.admin, entityid=new_uuid())
     assert total == 0
+
+
+# The 4.20 admin dashboard: listAlerts, and host counts with lower-case filters.
+
+
+async def test_alerts_newest_first_archived_hidden(api: Api) -> None:
+    rows = table("alert")
+    infra = api.seed.infrastructure
+    uuids = []
+    async with api.db.engine.begin() as conn:
+        for index, (subject, archived) in enumerate(
+            (("host down", False), ("old news", True), ("storage full", False))
+        ):
+            uuid = new_uuid()
+            uuids.append(uuid)
+            await conn.execute(
+                insert(rows).values(
+                    uuid=uuid,
+                    type=index + 1,
+                    name=f"ALERT.{index}",
+                    data_center_id=infra.zone_id,
+                    subject=subject,
+                    sent_count=1,
+                    created=utc_now(),
+                    last_sent=utc_now().replace(second=index),
+                    archived=archived,
+                    content=subject,
+                )
+            )
+    total, items = await listed(api, "listAlerts", api.admin, page=1, pagesize=5, listall="true")
+    assert total == 2
+    check_items("listAlerts", items)
+    assert [i["description"] for i in items] == ["storage full", "host down"]
+    assert items[0]["id"] == uuids[2] and items[0]["type"] == 3 and items[0]["sent"]
+    total, _ = await listed(api, "listAlerts", api.admin, type=1)
+    assert total == 1
+    total, _ = await listed(api, "listAlerts", api.admin, type="x")
+    assert total == 0
+    await check_admin_only(api, "listAlerts", api.user)
+
+
+async def test_dashboard_host_counts_with_lower_case_filters(api: Api) -> None:
+    zone = api.seed.infrastructure.zone_uuid
+    base = {"zoneid": zone, "listall": "true", "details": "min", "type": "routing"}
+    total, _ = await listed(api, "listHosts", api.admin, **base)
+    assert total == len(api.seed.infrastructure.host_ids)
+    up, _ = await listed(api, "listHosts", api.admin, **base, state="up")
+    assert up == total
+    down, _ = await listed(api, "listHosts", api.admin, **base, state="down")
+    assert down == 0
+    maintenance, _ = await listed(api, "listHosts", api.admin, **base, resourcestate="maintenance")
+    assert maintenance == 0
