@@ -48,6 +48,8 @@ HOP_BY_HOP = frozenset(
 )
 UNREACHABLE_TEXT = "The legacy management server could not be reached; please try again later"
 _CHUNK = 64 * 1024
+# Answers up to this size (with a Content-Length) are relayed whole; larger ones stream.
+SMALL_BODY = 256 * 1024
 _LOG = logging.getLogger("stackshift.legacy")
 
 
@@ -155,6 +157,8 @@ class LegacyClient:
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise LegacyUnavailableError(_describe(error)) from error
+        if _small(upstream):
+            return await _whole(upstream, extra)
         try:
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             _copy_headers(upstream.headers, response.headers)
@@ -174,9 +178,32 @@ class LegacyClient:
             upstream.release()
 
 
-def _copy_headers(source: CIMultiDictProxy[str], target: CIMultiDict[str]) -> None:
+async def _whole(upstream: aiohttp.ClientResponse, extra: Mapping[str, str]) -> web.Response:
+    """A small answer in one write instead of headers, chunks and an end marker."""
+    try:
+        body = await upstream.read()
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        raise LegacyUnavailableError(_describe(error)) from error
+    finally:
+        upstream.release()
+    response = web.Response(status=upstream.status, reason=upstream.reason, body=body)
+    response.headers.clear()
+    _copy_headers(upstream.headers, response.headers, skip_length=True)
+    response.headers.update(extra)
+    return response
+
+
+def _small(upstream: aiohttp.ClientResponse) -> bool:
+    length = upstream.content_length
+    return length is not None and length <= SMALL_BODY
+
+
+def _copy_headers(
+    source: CIMultiDictProxy[str], target: CIMultiDict[str], skip_length: bool = False
+) -> None:
     for name, value in source.items():
-        if name.lower() not in HOP_BY_HOP:
+        lower = name.lower()
+        if lower not in HOP_BY_HOP and not (skip_length and lower == "content-length"):
             target.add(name, value)
 
 

@@ -66,6 +66,14 @@ class Replay:
             response.headers["Content-Type"] = XML_TYPE if xml else JSON_TYPE
             response.headers["X-Description"] = "missing parameter name"
             return response
+        if command == "listTemplates":  # big, and without a Content-Length: streamed
+            big = web.StreamResponse(status=200)
+            big.headers["Content-Type"] = JSON_TYPE
+            await big.prepare(request)
+            for chunk in big_body_chunks():
+                await big.write(chunk)
+            await big.write_eof()
+            return big
         if command == "slowCommand":
             import asyncio
 
@@ -84,3 +92,10 @@ class Replay:
         app = web.Application()
         app.router.add_route("*", "/client/api", self.handle)
         return app
+
+
+def big_body_chunks() -> list[bytes]:
+    """About 1.5 MiB of listTemplates JSON in uneven pieces."""
+    items = b",".join(b'{"id":"%08d","name":"template-%d"}' % (n, n) for n in range(40_000))
+    whole = b'{"listtemplatesresponse":{"count":40000,"template":[' + items + b"]}}"
+    return [whole[i : i + 70_001] for i in range(0, len(whole), 70_001)]

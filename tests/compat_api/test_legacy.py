@@ -121,6 +121,13 @@ async def test_legacy_errors_come_back_as_they_were(
     assert reply.headers["X-Description"] == "missing parameter name"
 
 
+async def test_big_answers_are_streamed_byte_for_byte(front: Api) -> None:
+    response = await front.client.get("/client/api?command=listTemplates&response=json")
+    assert response.status == 200
+    assert response.headers.get("Transfer-Encoding") == "chunked"
+    assert await response.read() == b"".join(up.big_body_chunks())
+
+
 async def test_compressed_bodies_pass_through_untouched(front: Api) -> None:
     response = await front.client.get(
         "/client/api?command=listZones&response=json",
