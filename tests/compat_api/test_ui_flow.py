@@ -231,10 +231,22 @@ async def _after_login(ui: Browser, login: dict[str, Any]) -> None:
 
 async def _dashboard(ui: Browser) -> str:
     zone = (await ui.items("listZones", "zone", showicon=True))[0]
-    capacity, events = await asyncio.gather(
+    capacity, events, alerts = await asyncio.gather(
         ui.items("listCapacity", "capacity", zoneid=zone["id"], fetchlatest=False),
-        ui.ok("listEvents", page=1, pagesize=6, listall=True),
+        ui.ok("listEvents", page=1, pagesize=5, listall=True),
+        ui.ok("listAlerts", page=1, pagesize=5, listall=True),
     )
+    assert alerts == {}
+    # The 4.20 dashboard counts hosts and instances with lower-case filters.
+    hosts = {"zoneid": zone["id"], "listall": True, "details": "min", "type": "routing"}
+    total = (await ui.ok("listHosts", **hosts))["count"]
+    assert total >= 1 and (await ui.ok("listHosts", **hosts, state="up"))["count"] == total
+    assert (await ui.ok("listHosts", **hosts, state="alert")) == {}
+    assert (await ui.ok("listHosts", **hosts, resourcestate="maintenance")) == {}
+    vms = {"zoneid": zone["id"], "listall": True, "projectid": "-1", "details": "min"}
+    for state in (None, "running", "stopped"):
+        extra = {"state": state} if state else {}
+        assert (await ui.ok("listVirtualMachines", **vms, **extra)) == {}
     names = {stat["name"] for stat in capacity}
     assert {"MEMORY", "CPU", "STORAGE", "STORAGE_ALLOCATED"} <= names
     for stat in capacity:
@@ -274,7 +286,13 @@ async def _wizard(ui: Browser, zone: str, login: dict[str, Any]) -> dict[str, st
     templates: list[dict[str, Any]] = []
     for kind in ("featured", "community", "selfexecutable", "sharedexecutable"):
         found = await ui.ok(
-            "listTemplates", templatefilter=kind, zoneid=zone, page=1, pageSize=10, showicon=True
+            "listTemplates",
+            templatefilter=kind,
+            zoneid=zone,
+            page=1,
+            pageSize=10,
+            details="all",
+            showicon=True,
         )
         templates += found.get("template", [])
     for offering in offerings:
