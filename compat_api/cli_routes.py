@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from compat_api.commands import build_registry
+from compat_api.registry import AUTHENTICATORS
 from compat_api.routing import ENGINE, LEGACY
 from migrate import routes as store
 from schema_bridge.db import Database, open_database
@@ -78,7 +79,7 @@ async def _set(db: Database, args: argparse.Namespace) -> str:
         shadow_percent=args.shadow_percent,
         ignore_fields=frozenset(args.ignore_field or ()),
     )
-    implemented = build_registry().names()
+    implemented = [*build_registry().names(), *AUTHENTICATORS]
     before, after = await store.set_route(db, spec, implemented, _who(args), args.reason or "")
     names = await store.names_of(db, {after.account} - {""}, {after.domain} - {""})
     was = f" (was: {_describe(before, names)})" if before else ""

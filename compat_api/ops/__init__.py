@@ -15,6 +15,7 @@ from aiohttp import web
 
 from compat_api import logs
 from compat_api.dispatch import ServerState
+from compat_api.facts import all_commands
 from compat_api.ops import drain, health, scrape, status_page
 from compat_api.ops.metrics import Metrics
 from compat_api.ops.runtime import OPS, Ops
@@ -108,7 +109,8 @@ def observe(
         return
     label = "-"
     if command:
-        known = command in AUTHENTICATORS or ops.state(request.app).registry.get(command)
+        # Any CloudStack command is a bounded label; forwarded ones count under their name.
+        known = command in AUTHENTICATORS or command in all_commands()
         label = command if known else "unknown"
     ops.metrics.observe(label, backend, status, seconds)
 

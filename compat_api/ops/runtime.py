@@ -21,6 +21,7 @@ class Ops:
     metrics: Metrics
     drain: Drain = field(default_factory=Drain)
     _routes: list[RouteRow] | None = None
+    _routes_of: object = None
 
     @property
     def rules(self) -> StuckRules:
@@ -33,8 +34,11 @@ class Ops:
         return app[self.state_key]
 
     def routes(self, app: web.Application) -> list[RouteRow]:
-        if self._routes is None:
-            self._routes = route_table(self.state(app).registry)
+        state = self.state(app)
+        table = state.routes.table if state.routes is not None else None
+        if self._routes is None or self._routes_of is not table:  # a new snapshot
+            self._routes = route_table(state.registry, table)
+            self._routes_of = table
         return self._routes
 
 

@@ -143,3 +143,18 @@ def test_session_rewrite_touches_only_the_session() -> None:
         strangler._cookie_with("a=1; JSESSIONID=OURS; sessionkey=K1; b=2", "THEIRS", "K2")
         == "a=1; JSESSIONID=THEIRS; sessionkey=K2; b=2"
     )
+
+
+async def test_route_metric_follows_the_live_table(front: Api) -> None:
+    def count(text: str, subsystem: str, backend: str) -> int:
+        label = f'stackshift_route_commands{{backend="{backend}",subsystem="{subsystem}"}} '
+        lines = [line for line in text.splitlines() if line.startswith(label)]
+        return int(float(lines[0].split()[-1])) if lines else 0
+
+    before = await (await front.client.get("/metrics")).text()
+    assert count(before, "infra", "engine") == 0 and count(before, "infra", "legacy") > 0
+    await _route(front, store.Scope("infra"), "engine")
+    after = await (await front.client.get("/metrics")).text()
+    implemented = [c for c in build_registry() if c.subsystem == "infra"]
+    assert count(after, "infra", "engine") == len(implemented)
+    assert count(after, "volume", "engine") == 0
