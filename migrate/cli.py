@@ -12,7 +12,8 @@ import os
 import sys
 from typing import Any
 
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, make_url, pool
+from sqlalchemy.exc import SQLAlchemyError
 
 from migrate import fleet, schema, upgrade
 from migrate.check import exit_status, run_checks
@@ -54,12 +55,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_instances(args: argparse.Namespace) -> int:
     """Registered stackshift instances: id, version, schema revision, host, pid, start, last
     heartbeat, draining, and alive or dead (dead: no heartbeat for --dead-after seconds)."""
-    engine = create_engine(schema.sync_url(args.db), poolclass=pool.NullPool)
     try:
-        with engine.connect() as conn:
-            found = fleet.read(conn, args.dead_after)
-    finally:
-        engine.dispose()
+        found = _instances(args.db, args.dead_after)
+    except (ValueError, SQLAlchemyError) as error:
+        return _cannot_read(args.db, error)
     if not found:
         print("no stackshift instance has registered")
         return 0
@@ -71,6 +70,33 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Apply pending revisions of stackshift's own tables (never the legacy ones). Expand
     revisions always run; a contract revision is refused while an instance of an older release
     is alive. --check only reports: exit status 1 when something is pending."""
+    try:
+        with upgrade.schema_lock(args.db):
+            return _db_upgrade(args)
+    except (ValueError, SQLAlchemyError, TimeoutError) as error:
+        return _cannot_read(args.db, error)
+
+
+def _instances(url: str, dead_after: float) -> list[fleet.Instance]:
+    engine = create_engine(schema.sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return fleet.read(conn, dead_after)
+    finally:
+        engine.dispose()
+
+
+def _cannot_read(url: str, error: Exception) -> int:
+    """One line, without the URL's password, instead of a traceback."""
+    where = (
+        make_url(schema.sync_url(url)).render_as_string(hide_password=True) if "://" in url else url
+    )
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+    print(f"stackshift: cannot use the database {where}: {reason}", file=sys.stderr)
+    return 2
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
     plan = upgrade.plan(args.db, args.dead_after)
     if plan.ahead:
         print(f"the database is at {plan.current}, newer than this release knows")

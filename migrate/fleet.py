@@ -69,8 +69,8 @@ def read(conn: Connection, dead_after_seconds: float) -> list[Instance]:
 
 def render(found: list[Instance]) -> list[str]:
     """One line per process, in columns."""
-    header = ["id", "version", "schema", "host", "pid", "started (UTC)", "heartbeat", "draining"]
-    header.append("state")
+    header = ["id", "version", "schema", "host", "pid", "started (UTC)", "heartbeat"]
+    header += ["draining", "state"]
     rows = [
         [
             str(i.msid),

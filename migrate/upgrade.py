@@ -9,10 +9,12 @@ and refuses to start while a contract stands between the database and its code;
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from migrate import fleet, revisions, schema
 from migrate.revisions import Revision
@@ -34,6 +36,35 @@ class Plan:
         if self.blocked is None:
             return self.pending
         return self.pending[: self.pending.index(self.blocked)]
+
+
+# Held (MariaDB GET_LOCK) while a plan is made and applied, so instances starting together
+# do not run the same revision twice.
+LOCK_NAME = "stackshift_own_schema"
+LOCK_WAIT_SECONDS = 120
+
+
+@contextlib.contextmanager
+def schema_lock(url: str) -> Iterator[None]:
+    """One upgrader at a time on MariaDB; SQLite serialises DDL by itself."""
+    engine = create_engine(schema.sync_url(url), poolclass=pool.NullPool)
+    try:
+        if engine.dialect.name == "sqlite":
+            yield
+            return
+        with engine.connect() as conn:
+            got = conn.scalar(
+                text("SELECT GET_LOCK(:name, :wait)"),
+                {"name": LOCK_NAME, "wait": LOCK_WAIT_SECONDS},
+            )
+            if got != 1:
+                raise TimeoutError(f"another stackshift held {LOCK_NAME} for {LOCK_WAIT_SECONDS} s")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": LOCK_NAME})
+    finally:
+        engine.dispose()
 
 
 def plan(url: str, dead_after_seconds: float) -> Plan:
@@ -86,6 +117,11 @@ def on_start(url: str, dead_after_seconds: float) -> tuple[str | None, str | Non
 
     Returns (problem, note): a problem stops the server (a contract stands between the
     database and this release's code); a note is worth telling the operator."""
+    with schema_lock(url):
+        return _start(url, dead_after_seconds)
+
+
+def _start(url: str, dead_after_seconds: float) -> tuple[str | None, str | None]:
     found = plan(url, dead_after_seconds)
     if found.ahead:
         return None, (

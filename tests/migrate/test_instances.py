@@ -17,6 +17,7 @@ from schema_bridge.db import Database
 from schema_bridge.dialect import utc_now
 from schema_bridge.own_tables import instances as instances_table
 from tests.compat_api.conftest import db_url_of
+from tests.compat_api.test_cli import free_port
 
 
 async def _age(db: Database, msid: int, seconds: float) -> None:
@@ -56,3 +57,14 @@ async def test_lists_alive_draining_and_dead(
 async def test_no_instance(database: Database, capsys: pytest.CaptureFixture[str]) -> None:
     code = await asyncio.to_thread(main, ["instances", "--db", db_url_of(database)])
     assert (code, capsys.readouterr().out) == (0, "no stackshift instance has registered\n")
+
+
+def test_an_unreachable_database(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    code = main(["instances", "--db", f"mysql://cloud:hunter2@127.0.0.1:{port}/cloud"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(
+        f"stackshift: cannot use the database mysql+pymysql://cloud:***@127.0.0.1:{port}/cloud"
+    )
+    assert "hunter2" not in err and "Can't connect to MySQL server" in err
