@@ -232,3 +232,13 @@ async def test_legacy_tables_are_never_altered(legacy_db: Database) -> None:
     # Autogenerate, seeing only stackshift_* tables, finds nothing to do: the revisions
     # build exactly the declared own tables, and no legacy table is in view.
     assert diffs == []
+
+
+@pytest.mark.mariadb
+async def test_instances_starting_together_upgrade_once(mariadb_url: str) -> None:
+    """Every instance applies pending expands at start; the lock keeps two from racing."""
+    results = await asyncio.gather(
+        *(asyncio.to_thread(upgrade.on_start, mariadb_url, 15.0) for _ in range(3))
+    )
+    assert results == [(None, None)] * 3
+    assert schema.current(mariadb_url) == HEAD
