@@ -30,6 +30,7 @@ from schema_bridge.db import Database
 from schema_bridge.dialect import utc_now
 from schema_bridge.ids import new_uuid
 from schema_bridge.seed import SeedResult
+from schema_bridge.seed_identity import Credentials
 from schema_bridge.tables import configuration, table
 from tests.compat_api.conftest import db_url_of
 from tests.conftest import TEST_ENCRYPTION_KEY
@@ -145,19 +146,18 @@ async def _login_page(ui: Browser) -> None:
     assert (status, body) == (200, {"listoauthproviderresponse": {}})
 
 
-async def _login(ui: Browser, seed: SeedResult) -> dict[str, Any]:
+async def _login(ui: Browser, who: Credentials) -> dict[str, Any]:
     # The UI logs out first to purge stale cookies; without a session that is a 431 it ignores.
     status, body, _ = await ui.post("logout")
     assert status == 431 and body["logoutresponse"]["errorcode"] == 431
-    admin = seed.identity.admin
     status, body, headers = await ui.post(
-        "login", username=admin.username, password=admin.password, domain="/"
+        "login", username=who.username, password=who.password, domain=who.domain_path
     )
     assert status == 200
     login = body["loginresponse"]
     for name in ("username", "userid", "domainid", "account", "firstname", "lastname"):
         assert isinstance(login[name], str) and login[name]
-    assert login["type"] == "1" and login["is2faenabled"] == "false"
+    assert login["type"] in ("0", "1", "2") and login["is2faenabled"] == "false"
     assert login["registered"] == "false" and login["issuerfor2fa"] == "CloudStack"
     assert isinstance(login["timeout"], int)
     cookies = headers.getall("Set-Cookie")
@@ -167,7 +167,9 @@ async def _login(ui: Browser, seed: SeedResult) -> dict[str, Any]:
     return dict(login)
 
 
-async def _after_login(ui: Browser, login: dict[str, Any]) -> None:
+async def _after_login(
+    ui: Browser, login: dict[str, Any], role: tuple[str, str] = ("Admin", "Root Admin")
+) -> None:
     """GetInfo: the calls the UI makes at once after login; a failure of the first five
     logs the user out."""
     userid = login["userid"]
@@ -196,7 +198,7 @@ async def _after_login(ui: Browser, login: dict[str, Any]) -> None:
         assert status == 200, body
     user = users[1]["listusersresponse"]["user"][0]
     assert user["id"] == userid and user["username"] == login["username"]
-    assert user["roletype"] == "Admin" and user["rolename"] == "Root Admin"
+    assert (user["roletype"], user["rolename"]) == role
     assert (user["firstname"], user["lastname"]) == (login["firstname"], login["lastname"])
     zone = zones[1]["listzonesresponse"]["zone"][0]
     assert zone["id"] and zone["name"] and zone["networktype"] == "Advanced"
@@ -205,7 +207,6 @@ async def _after_login(ui: Browser, login: dict[str, Any]) -> None:
     wanted = {
         "listVirtualMachinesMetrics",
         "deployVirtualMachine",
-        "listCapacity",
         "listEvents",
         "stopVirtualMachine",
         "startVirtualMachine",
@@ -214,6 +215,7 @@ async def _after_login(ui: Browser, login: dict[str, Any]) -> None:
         "listVolumes",
     }
     assert wanted <= names
+    assert ("listCapacity" in names) == (role[0] == "Admin")
     for api in api_list:
         assert isinstance(api["isasync"], bool) and isinstance(api["params"], list)
         assert isinstance(api["response"], list) and "description" in api
@@ -225,8 +227,12 @@ async def _after_login(ui: Browser, login: dict[str, Any]) -> None:
     assert cloudian[1]["cloudianisenabledresponse"]["cloudianisenabled"]["enabled"] is False
     assert networks[1]["listnetworksresponse"].get("count", 0) == 0
     assert vpcs[1]["listvpcsresponse"].get("count", 0) == 0
-    assert providers[0] == 200
-    assert providers[1]["listnetworkserviceprovidersresponse"].get("count", 0) == 0
+    if role[0] == "Admin":
+        assert providers[0] == 200
+        assert providers[1]["listnetworkserviceprovidersresponse"].get("count", 0) == 0
+    else:
+        # Admin-only: the real 432 (the UI ignores it), never the 401 that logs out.
+        assert providers[0] == 432
 
 
 async def _dashboard(ui: Browser) -> str:
@@ -342,7 +348,7 @@ async def _action(ui: Browser, command: str, **params: Any) -> dict[str, Any]:
 async def test_ui_session_from_login_to_logout(browser: tuple[Browser, SeedResult]) -> None:
     ui, seed = browser
     await _login_page(ui)
-    login = await _login(ui, seed)
+    login = await _login(ui, seed.identity.admin)
     await _after_login(ui, login)
     zone = await _dashboard(ui)
     assert await ui.items("listVirtualMachinesMetrics", "virtualmachine", listall=True) == []
@@ -438,7 +444,7 @@ async def test_a_stale_session_is_401_so_the_ui_logs_out(
     browser: tuple[Browser, SeedResult],
 ) -> None:
     ui, seed = browser
-    await _login(ui, seed)
+    await _login(ui, seed.identity.admin)
     jar = ui.client.session.cookie_jar
     session_id = next(c.value for c in jar if c.key == "JSESSIONID")
     jar.clear()
@@ -493,3 +499,66 @@ async def test_enabled_oauth_providers_are_offered_without_secrets(
     offered = inner["oauthprovider"][0]
     assert offered["provider"] == "github" and offered["clientid"] == "github-client"
     assert offered["enabled"] is True and "secretkey" not in offered
+
+
+async def test_ui_session_of_a_user(browser: tuple[Browser, SeedResult]) -> None:
+    """A customer: no admin dashboard, the wizard without placement lists, their own VM."""
+    ui, seed = browser
+    user = seed.identity.user
+    await _login_page(ui)
+    login = await _login(ui, user)
+    assert login["type"] == "0"
+    await _after_login(ui, login, ("User", "User"))
+    zone = (await ui.items("listZones", "zone", showicon=True))[0]["id"]
+    status, body = await ui.get("listCapacity", zoneid=zone)
+    assert status == 432 and "not available for the account" in (body["errorresponse"]["errortext"])
+    offerings = await ui.items(
+        "listServiceOfferings", "serviceoffering", zoneid=zone, issystem=False, page=1, pageSize=10
+    )
+    templates = await ui.items(
+        "listTemplates", "template", templatefilter="featured", zoneid=zone, details="all"
+    )
+    networks = await ui.items(
+        "listNetworks",
+        "network",
+        zoneid=zone,
+        canusefordeploy=True,
+        domainid=login["domainid"],
+        account=login["account"],
+        page=1,
+        pageSize=10,
+    )
+    await ui.ok("listAffinityGroups", page=1, pageSize=10, listall=False)
+    await ui.ok("listInstanceGroups", listall=True)
+    assert [h["name"] for h in await ui.items("listHypervisors", "hypervisor", zoneid=zone)] == [
+        "Simulator"
+    ]
+    status, body = await ui.get(
+        "deployVirtualMachine",
+        zoneid=zone,
+        templateid=templates[0]["id"],
+        serviceofferingid=offerings[0]["id"],
+        **{"iptonetworklist[0].networkid": networks[0]["id"]},
+        name="mine-1",
+        startvm=True,
+    )
+    assert status == 200, body
+    result = await ui.wait(body["deployvirtualmachineresponse"]["jobid"])
+    assert result["jobstatus"] == 1, result
+    vms = await ui.items(
+        "listVirtualMachines",
+        "virtualmachine",
+        details=INSTANCE_DETAILS,
+        isvnf=False,
+        listall=True,
+        page=1,
+        pageSize=20,
+    )
+    assert [vm["name"] for vm in vms] == ["mine-1"]
+    vm = vms[0]
+    assert vm["account"] == user.account_name and vm["ipaddress"]
+    assert "instancename" not in vm and "hostname" not in vm
+    destroyed = await _action(ui, "destroyVirtualMachine", id=vm["id"])
+    assert destroyed["virtualmachine"]["state"] == "Destroyed"
+    status, body, _ = await ui.post("logout")
+    assert status == 200
