@@ -464,3 +464,26 @@ async def test_dashboard_host_counts_with_lower_case_filters(api: Api) -> None:
     assert down == 0
     maintenance, _ = await listed(api, "listHosts", api.admin, **base, resourcestate="maintenance")
     assert maintenance == 0
+
+
+async def test_refusals_of_the_small_lists(api: Api) -> None:
+    reply = await api.signed("listHypervisors", api.user, zoneid=UNKNOWN)
+    assert reply.error("listhypervisorsresponse") == (
+        431,
+        9999,
+        "Unable to execute API command listhypervisors due to invalid value. Invalid parameter "
+        f"zoneid value={UNKNOWN} due to incorrect long value format, or entity does not exist "
+        "or due to incorrect parameter annotation for the field in api cmd class.",
+    )
+    reply = await api.signed("listAnnotations", api.user, page="abc", pagesize=10)
+    assert reply.error("listannotationsresponse") == (
+        431,
+        9999,
+        "Unable to execute API command listannotations due to invalid value abc for parameter page",
+    )
+    reply = await api.signed("cloudianIsEnabled", api.user, secret="wrong")
+    assert reply.error("cloudianisenabledresponse") == (
+        401,
+        None,
+        "unable to verify user credentials and/or request signature",
+    )
