@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, make_url, pool
@@ -32,12 +33,18 @@ async def _check(args: argparse.Namespace) -> list[Finding]:
             legacy_url=args.legacy_url,
             api_key=args.api_key,
             secret_key=args.secret_key,
-            encryption_key=os.environ.get("STACKSHIFT_ENCRYPTION_KEY"),
+            encryption_key=_encryption_key(args),
             dead_after_seconds=args.dead_after,
         )
         return await run_checks(target)
     finally:
         await db.dispose()
+
+
+def _encryption_key(args: argparse.Namespace) -> str | None:
+    if args.encryption_key_file:
+        return Path(args.encryption_key_file).read_text().strip()
+    return os.environ.get("STACKSHIFT_ENCRYPTION_KEY")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -137,6 +144,11 @@ def add_commands(sub: Any) -> None:
     check.add_argument("--legacy-url", help="the legacy management server's API URL")
     check.add_argument("--api-key", help="keys for signed legacy calls (default: root admin's)")
     check.add_argument("--secret-key")
+    check.add_argument(
+        "--encryption-key-file",
+        help="file holding db.cloud.encrypt.secret, to read the root admin's keys "
+        "(or set STACKSHIFT_ENCRYPTION_KEY)",
+    )
     _dead_after(check)
     check.set_defaults(func=cmd_check)
     instances = sub.add_parser(

@@ -68,7 +68,7 @@ async def test_with_the_legacy_api(
     seeded_db: tuple[Database, SeedResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second stackshift serves as the legacy management server; the keys come from the
-    database, decrypted with STACKSHIFT_ENCRYPTION_KEY."""
+    database, decrypted with the key in --encryption-key-file."""
     db, _ = seeded_db
     url = db_url_of(db)
     await asyncio.to_thread(schema.upgrade, url)
@@ -76,10 +76,13 @@ async def test_with_the_legacy_api(
     legacy = servers.start(url, port, tmp_path / "legacy.log", "--workers", "1")
     try:
         await asyncio.to_thread(servers.wait_ready, legacy)
-        monkeypatch.setenv("STACKSHIFT_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+        monkeypatch.delenv("STACKSHIFT_ENCRYPTION_KEY", raising=False)
+        key = tmp_path / "key"
+        key.write_text(TEST_ENCRYPTION_KEY + "\n")
         done = await asyncio.to_thread(
-            servers.cli, "check", "--db", url, "--legacy-url", f"http://127.0.0.1:{port}"
-        )
+            servers.cli, "check", "--db", url, "--legacy-url", f"http://127.0.0.1:{port}",
+            "--encryption-key-file", str(key),
+        )  # fmt: skip
     finally:
         legacy.terminate()
         legacy.kill()
