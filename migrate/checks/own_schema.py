@@ -25,7 +25,7 @@ async def run(target: Target) -> list[Finding]:
         return [Finding("PASS", NAME, f"stackshift's tables are at {plan.current}, up to date")]
     listed = ", ".join(upgrade.describe(r) for r in plan.pending)
     where = f"at {plan.current}" if plan.current else "not created yet"
-    return [
+    findings = [
         Finding(
             "WARN",
             NAME,
@@ -33,3 +33,6 @@ async def run(target: Target) -> list[Finding]:
             "run `stackshift db upgrade` (serve also applies expand revisions at start)",
         )
     ]
+    if plan.blocked is not None:
+        findings.append(Finding("WARN", NAME, upgrade.refusal(plan)))
+    return findings

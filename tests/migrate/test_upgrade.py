@@ -19,6 +19,8 @@ from sqlalchemy import Connection, create_engine, inspect, pool, update
 
 from compat_api.cli import main
 from migrate import revisions, schema, upgrade
+from migrate.checks import Target
+from migrate.checks import own_schema as own_schema_check
 from schema_bridge import instances
 from schema_bridge.db import Database
 from schema_bridge.dialect import utc_now
@@ -242,3 +244,22 @@ async def test_instances_starting_together_upgrade_once(mariadb_url: str) -> Non
     )
     assert results == [(None, None)] * 3
     assert schema.current(mariadb_url) == HEAD
+
+
+@pytest.mark.usefixtures("later")
+async def test_check_reports_pending_revisions_and_a_held_contract(database: Database) -> None:
+    url = await _at_head(database)
+    older = await _register(database, HEAD)
+    pending, held = await own_schema_check.run(Target(db=database, url=url))
+    assert pending.line() == (
+        f"WARN own_schema: stackshift's tables are at {HEAD}; pending: {later_release.EXPAND} "
+        "(expand): a probe table and a note on every instance, for a later release, "
+        f"{later_release.CONTRACT} (contract): the probe's note column, which the later release "
+        "no longer uses. To do: run `stackshift db upgrade` (serve also applies expand "
+        "revisions at start)"
+    )
+    assert held.status == "WARN"
+    assert held.found.startswith(
+        f"contract revision {later_release.CONTRACT} refused: instances of an older release "
+        f"are alive: {older} on "
+    )
