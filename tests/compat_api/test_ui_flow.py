@@ -267,10 +267,20 @@ async def _dashboard(ui: Browser) -> str:
 
 async def _wizard(ui: Browser, zone: str, login: dict[str, Any]) -> dict[str, str]:
     """The deploy wizard's lists, with the UI's parameters; returns what the user picks."""
+    # fetchOptions adds listall=true to every list that does not set it (placement lists and
+    # hypervisors aside).
     offerings = await ui.items(
-        "listServiceOfferings", "serviceoffering", zoneid=zone, issystem=False, page=1, pageSize=10
+        "listServiceOfferings",
+        "serviceoffering",
+        zoneid=zone,
+        issystem=False,
+        page=1,
+        pageSize=10,
+        listall=True,
     )
-    disks = await ui.items("listDiskOfferings", "diskoffering", zoneid=zone, page=1, pageSize=10)
+    disks = await ui.items(
+        "listDiskOfferings", "diskoffering", zoneid=zone, page=1, pageSize=10, listall=True
+    )
     hypervisors = await ui.items("listHypervisors", "hypervisor", zoneid=zone)
     await ui.ok("listAffinityGroups", page=1, pageSize=10, listall=False)
     await ui.ok("listSSHKeyPairs", page=1, pageSize=10, listall=False)
@@ -285,6 +295,7 @@ async def _wizard(ui: Browser, zone: str, login: dict[str, Any]) -> dict[str, st
         account=login["account"],
         page=1,
         pageSize=10,
+        listall=True,
     )
     pods = await ui.items("listPods", "pod", zoneid=zone)
     clusters = await ui.items("listClusters", "cluster", zoneid=zone)
@@ -366,6 +377,11 @@ async def test_ui_session_from_login_to_logout(browser: tuple[Browser, SeedResul
         keyboard="us",
         boottype="BIOS",
         bootmode="LEGACY",
+        dynamicscalingenabled=True,
+        iothreadsenabled=False,
+        # The wizard joins its (empty) selections into empty values.
+        affinitygroupids="",
+        keypairs="",
     )
     assert status == 200, body
     accepted = body["deployvirtualmachineresponse"]
