@@ -9,7 +9,7 @@ first step and for each switch (from the CLI call until a second after it, when 
 instance has the new routes) and the time after it, the requests made, the failed ones
 and p50/p99 latency. Target: 0 errors, p99 during a switch within 2x of before.
 
-Usage: python -m bench.cutover [--workers 4] [--dwell 8] [--min-samples 20]
+Usage: python -m bench.cutover [--workers 4] [--dwell 8] [--min-samples 50]
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ async def _steps(url: str, load: Load, args: argparse.Namespace, db_url: str) ->
     order = ["before"]
     limits = ["--min-samples", str(args.min_samples), "--max-diff-rate", str(args.max_diff_rate)]
     try:
+        await asyncio.sleep(args.dwell)  # warm-up: first connections, first deploys
+        load.phase = "before"
         await asyncio.sleep(args.dwell)
         for number, (action, step) in enumerate(DRILL, 1):
             name = f"{number}. {action} {step or 'back'}"
@@ -107,7 +109,7 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> None:
     db = await open_database(url)
     try:
         workers = [(seed.admin, True), *[(seed.user, False)] * (args.workers - 1)]
-        load = Load(front.endpoint, workers, await deploy_args(db, seed), phase="before")
+        load = Load(front.endpoint, workers, await deploy_args(db, seed), phase="warm-up")
         load.start()
         try:
             order = await _steps(url, load, args, url)
@@ -126,8 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=4, help="client threads")
     parser.add_argument("--dwell", type=float, default=8.0, help="seconds at each step")
-    parser.add_argument("--min-samples", type=int, default=20)
-    parser.add_argument("--max-diff-rate", type=float, default=0.5)
+    parser.add_argument("--min-samples", type=int, default=50)
+    parser.add_argument("--max-diff-rate", type=float, default=0.01)
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--database", default="stackshift_bench_cutover")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")

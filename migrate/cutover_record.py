@@ -16,15 +16,18 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from migrate import shadow_window
 from migrate.cutover_steps import Step, as_step
 from migrate.routes import StoredRoute
-from migrate.shadow_window import Counts
+from migrate.shadow_window import Snapshot
 from schema_bridge.own_tables import route_history
 
 CUTOVER: Final = "cutover"
 ROLLBACK: Final = "rollback"
 ACTIONS: Final = (CUTOVER, ROLLBACK)
 RouteRow = dict[str, Any]
+# MariaDB's TEXT holds 65,535 bytes; the record's other parts are small.
+TEXT_CHARS: Final = 60_000
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class StepRecord:
     forced: bool = False
     routes_before: list[RouteRow] = field(default_factory=list)
     routes_after: list[RouteRow] = field(default_factory=list)
-    baseline: dict[str, Counts] = field(default_factory=dict)
+    baseline: Snapshot = field(default_factory=dict)
     preflight: list[str] = field(default_factory=list)
     id: int = 0
     at: datetime | None = None
@@ -71,9 +74,14 @@ async def add(conn: AsyncConnection, record: StepRecord) -> None:
         "percent": record.percent,
         "forced": record.forced,
         "routes": record.routes_after,
-        "shadow": {name: counts.as_list() for name, counts in sorted(record.baseline.items())},
+        "shadow": shadow_window.encode(record.baseline),
         "preflight": record.preflight,
     }
+    if len(json.dumps(after)) > TEXT_CHARS:
+        # Too many fields for the history's TEXT column: keep the whole-answer counters and
+        # the fields that ever differed (the others then count from zero, which can only
+        # understate their rate, and they have never differed).
+        after["shadow"] = shadow_window.encode(shadow_window.compact(record.baseline))
     await conn.execute(
         route_history.insert().values(
             at=_now(),
@@ -104,7 +112,7 @@ def _record(row: Any) -> StepRecord:
         forced=bool(after.get("forced", False)),
         routes_before=list(before.get("routes", [])),
         routes_after=list(after.get("routes", [])),
-        baseline={k: Counts.of(v) for k, v in dict(after.get("shadow", {})).items()},
+        baseline=shadow_window.decode(dict(after.get("shadow", {}))),
         preflight=list(after.get("preflight", [])),
         id=int(row.id),
         at=row.at,

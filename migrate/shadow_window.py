@@ -1,9 +1,12 @@
 """Shadow comparison counts over a window: since a cutover step began.
 
-The shadow mirror only ever adds to its counters (schema_bridge/shadow_diffs.py), so a
-step keeps a copy of its subsystem's whole-answer counters when it starts and what the
-step measured is the difference. The rate is Diffy-flavoured: the share of answers the
-other backend got wrong minus the share the primary got "wrong" against itself (noise).
+The shadow mirror only ever adds to its per-(command, field) counters
+(schema_bridge/shadow_diffs.py), so a step keeps a copy of its subsystem's counters when it
+starts and what the step measured is the difference. The verdict is the mirror's own
+Diffy rule (compat_api/shadow_stats.Thresholds) applied to that difference: a field counts
+only when the other backend disagrees with the primary clearly more often than the primary
+disagrees with itself; a command's rate is its worst such field's, the subsystem's the
+worst command's (as compat_api/shadow_report.subsystem_rate does over all time).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from compat_api.shadow_stats import COMMAND_FIELD
+from compat_api.shadow_stats import COMMAND_FIELD, FieldCounts, Thresholds
 from schema_bridge import shadow_diffs
 from schema_bridge.db import Database
 
@@ -41,35 +44,72 @@ class Counts:
         return Counts(*(int(v) for v in values[:4]))
 
 
+# command -> field -> counts (field "*" is the whole answer).
+Snapshot = dict[str, dict[str, Counts]]
+
+
 @dataclass(frozen=True)
 class WindowRate:
     samples: int
     rate: float
-    # The command contributing most differing answers, for the operator to look at.
+    # The worst differing field as command:field, for the operator to look at.
     worst: str | None
 
 
-async def snapshot(db: Database, commands: Collection[str]) -> dict[str, Counts]:
-    """Whole-answer counters of `commands` as stored now."""
+async def snapshot(db: Database, commands: Collection[str]) -> Snapshot:
+    """The counters of `commands` as stored now."""
     wanted = set(commands)
-    rows = await shadow_diffs.fields(db)
+    found: Snapshot = {}
+    for row in await shadow_diffs.fields(db):
+        if row.command in wanted:
+            counts = Counts(row.samples, row.diffs, row.noise_samples, row.noise_diffs)
+            found.setdefault(row.command, {})[row.field] = counts
+    return found
+
+
+def window(now: Snapshot, base: Mapping[str, Mapping[str, Counts]]) -> Snapshot:
     return {
-        row.command: Counts(row.samples, row.diffs, row.noise_samples, row.noise_diffs)
-        for row in rows
-        if row.field == COMMAND_FIELD and row.command in wanted
+        command: {name: c.minus(base.get(command, {}).get(name, Counts())) for name, c in f.items()}
+        for command, f in now.items()
     }
 
 
-def window(now: Mapping[str, Counts], base: Mapping[str, Counts]) -> dict[str, Counts]:
-    return {name: counts.minus(base.get(name, Counts())) for name, counts in now.items()}
+def rate_of(counts: Snapshot, thresholds: Thresholds | None = None) -> WindowRate:
+    rule = thresholds or Thresholds()
+    samples = sum(f.get(COMMAND_FIELD, Counts()).samples for f in counts.values())
+    worst: tuple[float, str] | None = None
+    for command, fields in sorted(counts.items()):
+        for name, c in sorted(fields.items()):
+            measured = FieldCounts(c.samples, c.diffs, c.noise_samples, c.noise_diffs)
+            if name == COMMAND_FIELD or not rule.differs(measured):
+                continue
+            if worst is None or measured.rate > worst[0]:
+                worst = (measured.rate, f"{command}:{name}")
+    if worst is None:
+        return WindowRate(samples, 0.0, None)
+    return WindowRate(samples, worst[0], worst[1])
 
 
-def rate_of(counts: Mapping[str, Counts]) -> WindowRate:
-    samples = sum(c.samples for c in counts.values())
-    if samples == 0:
-        return WindowRate(0, 0.0, None)
-    raw = sum(c.diffs for c in counts.values()) / samples
-    noise_samples = sum(c.noise_samples for c in counts.values())
-    noise = sum(c.noise_diffs for c in counts.values()) / noise_samples if noise_samples else 0.0
-    worst = max(counts.items(), key=lambda item: item[1].diffs)
-    return WindowRate(samples, max(raw - noise, 0.0), worst[0] if worst[1].diffs else None)
+def compact(found: Snapshot) -> Snapshot:
+    """Only the whole-answer counters and the fields that ever differed."""
+    return {
+        command: {n: c for n, c in f.items() if n == COMMAND_FIELD or c.diffs or c.noise_diffs}
+        for command, f in found.items()
+    }
+
+
+def encode(found: Snapshot) -> dict[str, dict[str, list[int]]]:
+    return {
+        command: {name: c.as_list() for name, c in sorted(fields.items())}
+        for command, fields in sorted(found.items())
+    }
+
+
+def decode(stored: Mapping[str, object]) -> Snapshot:
+    found: Snapshot = {}
+    for command, fields in stored.items():
+        if isinstance(fields, list):  # whole-answer counters only
+            found[command] = {COMMAND_FIELD: Counts.of(fields)}
+        elif isinstance(fields, dict):
+            found[command] = {str(k): Counts.of(list(v)) for k, v in fields.items()}
+    return found

@@ -43,8 +43,11 @@ def _ask(step: str | None, *, rollback: bool = False, **options: object) -> cuto
 
 async def _samples(db: Database, count: int, diffs: int = 0) -> None:
     """Shadow comparisons of listVirtualMachines, as the mirror flushes them."""
-    row = shadow_diffs.FieldRow("listVirtualMachines", "*", count, diffs, 0, 0)
-    await shadow_diffs.add(db, [row], [], keep=5)
+    rows = [
+        shadow_diffs.FieldRow("listVirtualMachines", "*", count, diffs, 0, 0),
+        shadow_diffs.FieldRow("listVirtualMachines", "virtualmachine[].name", count, diffs, 0, 0),
+    ]
+    await shadow_diffs.add(db, rows, [], keep=5)
 
 
 async def _global_routes(db: Database) -> list[cutover_record.RouteRow]:
@@ -178,15 +181,17 @@ async def test_shadow_refusals(seeded_db: tuple[Database, SeedResult]) -> None:
     outcome = await cutover.run(db, _ask("reads"), IMPLEMENTED)
     assert outcome.findings[2].line() == (
         "REFUSED shadow: 20 shadow samples during mirror, difference rate 10.00%, most in "
-        "listVirtualMachines, not under 5.00%; see `stackshift diffs` and fix the differences "
-        "(or ignore volatile fields)"
+        "listVirtualMachines:virtualmachine[].name, not under 5.00%; see `stackshift diffs` and "
+        "fix the differences (or ignore volatile fields)"
     )
     assert not outcome.applied
     # Samples from before the step began do not count for the next one.
     await _samples(db, 200)
     await _forward(db, "reads")
     outcome = await cutover.run(db, _ask("writes"), IMPLEMENTED)
-    assert outcome.findings[2].line().startswith("REFUSED shadow: only 0 shadow samples during reads")
+    assert (
+        outcome.findings[2].line().startswith("REFUSED shadow: only 0 shadow samples during reads")
+    )
 
 
 async def _job(db: Database, seed: SeedResult, msid: int) -> str:
@@ -329,7 +334,7 @@ async def test_history_and_status(
         history[2].routes_after
     )
     assert any(line.startswith("PASS order") for line in back.preflight)
-    assert history[1].baseline["listVirtualMachines"].samples == 40
+    assert history[1].baseline["listVirtualMachines"]["*"].samples == 40
     # The route rows changed in the same transactions, each with its own history row.
     changes = [e for e in await store.history(db, 200) if e.action in ("set", "clear")]
     assert changes
