@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, update
@@ -13,7 +14,7 @@ from sqlalchemy import insert, update
 from compat_api.cli import main
 from compat_api.commands import build_registry
 from compat_api.routing import load
-from migrate import cutover, cutover_record
+from migrate import cutover, cutover_record, preflight
 from migrate import cutover_steps as steps
 from migrate import routes as store
 from migrate.preflight import Thresholds
@@ -349,3 +350,25 @@ async def test_history_and_status(
     assert "ROUTES CHANGED BY HAND since this step" in out
     code, out, _ = await _cli(capsys, "route", "history", "--db", url, "--limit", "3")
     assert code == 0 and "set vm" in out
+
+
+async def test_a_cutover_committed_meanwhile_refuses_the_second(
+    seeded_db: tuple[Database, SeedResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, _ = seeded_db
+    real = preflight.jobs
+
+    async def another_operator_first(*args: Any) -> preflight.Finding:
+        monkeypatch.setattr(preflight, "jobs", real)
+        assert (await cutover.run(db, _ask("mirror", percent=50), IMPLEMENTED)).applied
+        return await real(*args)
+
+    monkeypatch.setattr(preflight, "jobs", another_operator_first)
+    with pytest.raises(cutover.CutoverRefusedError) as refused:
+        await cutover.run(db, _ask("mirror"), IMPLEMENTED)
+    assert str(refused.value) == (
+        "REFUSED order: another cutover of vm happened meanwhile; run `stackshift cutover "
+        "status` and try again"
+    )
+    async with db.engine.connect() as conn:
+        assert [r.percent for r in await cutover_record.records(conn, "vm")] == [50]
