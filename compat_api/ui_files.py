@@ -85,9 +85,15 @@ async def _to_slash(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(f"{UI_PREFIX}/")
 
 
+async def _to_ui(request: web.Request) -> web.StreamResponse:
+    # The management server sends its root to the web application, permanently.
+    raise web.HTTPMovedPermanently(UI_PREFIX)
+
+
 def add_routes(app: web.Application, root: Path) -> None:
     """Register after the API routes: `/client/api` keeps matching its own handler."""
     serve_file = handler(root)
+    app.router.add_get("/", _to_ui)
     app.router.add_get(UI_PREFIX, _to_slash)
     app.router.add_get(UI_PREFIX + "/{tail:.*}", serve_file)
 
@@ -116,5 +122,6 @@ def add_legacy_routes(
             text = f"The legacy web UI could not be reached: {error}"
             raise web.HTTPBadGateway(text=text) from error
 
+    app.router.add_get("/", _to_ui)
     app.router.add_get(UI_PREFIX, passthrough)
     app.router.add_get(UI_PREFIX + "/{tail:.*}", passthrough)

@@ -69,6 +69,11 @@ async def test_bare_prefix_redirects(ui_client: TestClient[Any, Any]) -> None:
     response = await ui_client.get("/client", allow_redirects=False)
     assert response.status == 302
     assert response.headers["Location"] == "/client/"
+    response = await ui_client.get("/", allow_redirects=False)
+    assert response.status == 301
+    assert response.headers["Location"] == "/client"
+    response = await ui_client.get("/")
+    assert response.status == 200 and await response.text() == INDEX
 
 
 @pytest.mark.parametrize(
