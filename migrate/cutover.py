@@ -9,7 +9,7 @@ the whole step at once (within a second) or nothing of it.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -187,11 +187,11 @@ async def run(db: Database, request: Request, implemented: Collection[str]) -> O
     if outcome.refused or request.dry_run:
         return outcome
     await _apply(db, request, at, target, specs, outcome, implemented)
-    return Outcome(**{**outcome.__dict__, "applied": True})
+    return replace(outcome, applied=True)
 
 
 def _rollback_to(request: Request, at: Position) -> Request:
-    return Request(**{**request.__dict__, "step": steps.previous(at.step)})
+    return replace(request, step=steps.previous(at.step))
 
 
 async def _apply(
