@@ -56,6 +56,12 @@ _LOG = logging.getLogger("stackshift.legacy")
 class LegacyUnavailableError(Exception):
     """Legacy did not answer (refused, reset, DNS, timeout); the message is one line."""
 
+    @property
+    def stale_connection(self) -> bool:
+        """A pooled connection legacy had already closed: the request never reached it
+        intact, so a read-only call may be sent again."""
+        return isinstance(self.__cause__, aiohttp.ServerDisconnectedError)
+
 
 @dataclass(frozen=True)
 class LegacyReply:
@@ -94,7 +100,11 @@ class LegacyClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=60, enable_cleanup_closed=True)
+        # Idle connections are dropped well before legacy's own keep-alive (20-30 s) would
+        # close them under us.
+        connector = aiohttp.TCPConnector(
+            limit=256, ttl_dns_cache=60, keepalive_timeout=10, enable_cleanup_closed=True
+        )
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=self._timeout,
@@ -102,6 +112,9 @@ class LegacyClient:
             cookie_jar=aiohttp.DummyCookieJar(),  # each caller's cookies are its own
             skip_auto_headers=("User-Agent", "Content-Type", "Accept-Encoding"),
         )
+        # aiohttp re-sends a GET once when a pooled connection turns out closed; CloudStack
+        # GETs may mutate, so the caller (strangler.forward) decides: reads only.
+        self._session._retry_connection = False
 
     async def close(self) -> None:
         if self._session is not None:

@@ -27,7 +27,7 @@ from compat_api.legacy import (
     forwarded_headers,
     unreachable_body,
 )
-from compat_api.routing import ENGINE, LEGACY, Decision, MirrorCall, RouteTable
+from compat_api.routing import ENGINE, LEGACY, Decision, MirrorCall, RouteTable, is_read_only
 from compat_api.signing import java_url_encode, sign
 from schema_bridge import accounts, encryption
 from schema_bridge.accounts import UserRecord
@@ -143,7 +143,12 @@ async def forward(
             else:
                 _offer(state, req, name or "", LEGACY, reply.status, reply.body, routed.decision)
             return _buffered(reply, extra), outcome
-        response = await legacy.forward(request, req.method, raw_query, body, headers, extra)
+        try:
+            response = await legacy.forward(request, req.method, raw_query, body, headers, extra)
+        except LegacyUnavailableError as error:
+            if not (error.stale_connection and is_read_only(name or "")):
+                raise
+            response = await legacy.forward(request, req.method, raw_query, body, headers, extra)
         return response, outcome
     except LegacyUnavailableError as error:
         logs.ERRORS.error(

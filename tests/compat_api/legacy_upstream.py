@@ -46,9 +46,17 @@ class Seen:
 @dataclass
 class Replay:
     seen: list[Seen] = field(default_factory=list)
+    # Hang up on the next call without answering, as a server closing an idle connection.
+    drop_next: bool = False
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        if self.drop_next:
+            self.drop_next = False
+            self.seen.append(Seen(request.method, request.path, "dropped", b"", {}))
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         self.seen.append(
             Seen(
                 request.method,

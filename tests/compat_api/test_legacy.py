@@ -128,6 +128,20 @@ async def test_big_answers_are_streamed_byte_for_byte(front: Api) -> None:
     assert await response.read() == b"".join(up.big_body_chunks())
 
 
+async def test_a_dropped_connection_is_retried_only_for_reads(
+    front: Api, replay: tuple[up.Replay, str]
+) -> None:
+    replay[0].drop_next = True
+    reply = await front.signed("listZones", front.user)
+    assert (reply.status, reply.text.encode()) == (200, up.ZONES_JSON)
+    assert [s.raw_query == "dropped" for s in replay[0].seen] == [True, False]
+    front.client.session.cookie_jar.clear()
+    replay[0].drop_next = True
+    reply = await front.signed("deployVirtualMachine", front.user, zoneid="z")
+    assert reply.status == 530  # a write is never sent twice
+    assert [s.raw_query == "dropped" for s in replay[0].seen] == [True, False, True]
+
+
 async def test_compressed_bodies_pass_through_untouched(front: Api) -> None:
     response = await front.client.get(
         "/client/api?command=listZones&response=json",
