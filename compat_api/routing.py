@@ -126,6 +126,7 @@ class RouteTable:
     _by_key: dict[tuple[str, str], tuple[Route, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _needs_caller: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         grouped: dict[tuple[str, str], list[Route]] = {}
@@ -133,6 +134,8 @@ class RouteTable:
             grouped.setdefault((route.subsystem, route.command), []).append(route)
         for key, rows in grouped.items():
             self._by_key[key] = tuple(sorted(rows, key=_specificity))
+        personal = any(r.account or r.domain or r.percent < 100 for r in self.routes)
+        object.__setattr__(self, "_needs_caller", personal)
 
     @property
     def default(self) -> Backend:
@@ -142,7 +145,7 @@ class RouteTable:
     def needs_caller(self) -> bool:
         """Whether any route depends on who calls (account, domain or canary); when none
         does, a request is routed without looking its caller up."""
-        return any(r.account or r.domain or r.percent < 100 for r in self.routes)
+        return self._needs_caller
 
     def decide(
         self,

@@ -130,3 +130,12 @@ def test_read_only_classification_is_conservative() -> None:
         "noSuchCommand",
     ):
         assert not is_read_only(name), name
+
+
+def test_callers_are_looked_up_only_when_a_route_depends_on_them() -> None:
+    assert not RouteTable(
+        (_route(1, ENGINE), _route(2, LEGACY, command="listVolumes"))
+    ).needs_caller
+    assert RouteTable((_route(1, ENGINE, account=ACME),)).needs_caller
+    assert RouteTable((_route(1, ENGINE, domain=CUSTOMERS, domain_path="/C/"),)).needs_caller
+    assert RouteTable((_route(1, ENGINE, percent=50),)).needs_caller
