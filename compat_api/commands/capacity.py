@@ -42,6 +42,26 @@ def _level(row: Any, f: capacity_summary.CapacityFilter) -> tuple[int, int | Non
     return int(row.data_center_id), pod, cluster
 
 
+Level = tuple[int, int | None, int | None]
+
+
+Factors = dict[tuple[int, int | None], float]
+
+
+def _sums(
+    rows: list[Any], f: capacity_summary.CapacityFilter, factors: Factors
+) -> dict[tuple[Level, int], list[float]]:
+    """(level, capacity type) → [used + reserved, total x the cluster's over-provisioning]."""
+    sums: dict[tuple[Level, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for row in rows:
+        kind = int(row.capacity_type)
+        factor = factors.get((kind, row.for_cluster), factors.get((kind, None), 1.0))
+        entry = sums[(_level(row, f), kind)]
+        entry[0] += float(row.used or 0) + float(row.reserved or 0)
+        entry[1] += float(row.total or 0) * factor
+    return sums
+
+
 async def list_capacity(ctx: CallContext, args: dict[str, Any]) -> Result:
     f = capacity_summary.CapacityFilter(
         zone_id=args.get("zoneid"),
@@ -52,16 +72,7 @@ async def list_capacity(ctx: CallContext, args: dict[str, Any]) -> Result:
     async with ctx.db.engine.connect() as conn:
         rows = await capacity_summary.summed(conn, f)
         clusters = {int(r.for_cluster) for r in rows if r.for_cluster is not None}
-        factors = await _factors(conn, clusters)
-        sums: dict[tuple[tuple[int, int | None, int | None], int], list[float]] = defaultdict(
-            lambda: [0.0, 0.0]
-        )
-        for row in rows:
-            kind = int(row.capacity_type)
-            factor = factors.get((kind, row.for_cluster), factors.get((kind, None), 1.0))
-            entry = sums[(_level(row, f), kind)]
-            entry[0] += float(row.used or 0) + float(row.reserved or 0)
-            entry[1] += float(row.total or 0) * factor
+        sums = _sums(rows, f, await _factors(conn, clusters))
         names = await capacity_summary.names(
             conn,
             {level[0] for level, _ in sums},
