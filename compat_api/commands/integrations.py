@@ -37,7 +37,8 @@ async def list_ldap_configurations(ctx: CallContext, args: dict[str, Any]) -> Re
     paging = page_of(ctx, args)
     f = ldap.LdapFilter(
         hostname=args.get("hostname"),
-        port=args.get("port"),
+        # The command's port is a Java int: 0 (its default) filters nothing.
+        port=args.get("port") or None,
         keyword=args.get("keyword"),
         domain_id=args.get("domainid"),
         every_domain=bool(args.get("listall")) and args.get("domainid") is None,
