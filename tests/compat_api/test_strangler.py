@@ -158,3 +158,20 @@ async def test_route_metric_follows_the_live_table(front: Api) -> None:
     implemented = [c for c in build_registry() if c.subsystem == "infra"]
     assert count(after, "infra", "engine") == len(implemented)
     assert count(after, "volume", "engine") == 0
+
+
+def test_legacy_login_answers_are_read_in_both_formats() -> None:
+    from compat_api.session_bridge import _login_fields, cookie_value
+
+    json_body = b'{"loginresponse":{"userid":"u-1","sessionkey":"k/1+","timeout":"1800"}}'
+    xml_body = (
+        b'<?xml version="1.0" encoding="UTF-8"?><loginresponse cloud-stack-version="4.22.0.0">'
+        b"<timeout>1800</timeout><userid>u-1</userid><sessionkey>k/1+&amp;</sessionkey>"
+        b"</loginresponse>"
+    )
+    assert _login_fields(json_body) == {"sessionkey": "k/1+", "userid": "u-1"}
+    assert _login_fields(xml_body) == {"sessionkey": "k/1+&", "userid": "u-1"}
+    assert _login_fields(b"<html>no</html>") == {}
+    cookies = ["sessionkey=abc;HttpOnly;SameSite=Lax", "JSESSIONID=F00; Path=/client; HttpOnly"]
+    assert cookie_value(cookies, "JSESSIONID") == "F00"
+    assert cookie_value(cookies, "missing") is None
