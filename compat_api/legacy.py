@@ -95,7 +95,7 @@ class LegacyClient:
 
     def __init__(self, url: str, timeout: float, connect_timeout: float = 5.0) -> None:
         self.url = url
-        self._base = URL(url)
+        self._base = str(URL(url).with_query(None).with_fragment(None))
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(connect_timeout, timeout))
         self._session: aiohttp.ClientSession | None = None
 
@@ -123,7 +123,7 @@ class LegacyClient:
 
     def target(self, raw_query: str) -> URL:
         """Legacy's URL with this exact, already-encoded query string."""
-        base = str(self._base.with_query(None).with_fragment(None))
+        base = self._base
         return URL(f"{base}?{raw_query}" if raw_query else base, encoded=True)
 
     def _client(self) -> aiohttp.ClientSession:
