@@ -253,3 +253,15 @@ def _state_key() -> web.AppKey[Any]:
     from compat_api.app import STATE
 
     return STATE
+
+
+def test_serve_takes_the_legacy_url_and_timeout() -> None:
+    from compat_api.cli import _parser, _server_settings
+
+    argv = ["serve", "--db", "x.db", "--legacy-url", "http://legacy:8080/client/api",
+            "--legacy-timeout", "7.5"]  # fmt: skip
+    settings = _server_settings(_parser().parse_args(argv), "x.db", None)
+    assert settings.legacy_url == "http://legacy:8080/client/api"
+    assert settings.legacy_timeout_seconds == 7.5
+    default = _server_settings(_parser().parse_args(["serve", "--db", "x.db"]), "x.db", None)
+    assert default.legacy_url is None and default.legacy_timeout_seconds == 60.0
