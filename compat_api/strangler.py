@@ -22,6 +22,7 @@ from compat_api import logs, render, session_bridge, sessions
 from compat_api.dispatch import ApiRequest, Outcome, ServerState, exact
 from compat_api.legacy import (
     HOP_BY_HOP,
+    LegacyClient,
     LegacyReply,
     LegacyUnavailableError,
     forwarded_headers,
@@ -143,13 +144,8 @@ async def forward(
             else:
                 _offer(state, req, name or "", LEGACY, reply.status, reply.body, routed.decision)
             return _buffered(reply, extra), outcome
-        try:
-            response = await legacy.forward(request, req.method, raw_query, body, headers, extra)
-        except LegacyUnavailableError as error:
-            if not (error.stale_connection and is_read_only(name or "")):
-                raise
-            response = await legacy.forward(request, req.method, raw_query, body, headers, extra)
-        return response, outcome
+        sent = (req.method, raw_query, body, headers)
+        return await _relay(legacy, request, sent, extra, is_read_only(name or "")), outcome
     except LegacyUnavailableError as error:
         logs.ERRORS.error(
             logs.line(error=f"legacy unreachable: {error}", command=name, request=req.request_id)
@@ -157,6 +153,23 @@ async def forward(
         fmt = render.response_format(exact(req.pairs, "response"))
         failed = Outcome(unreachable_body(name, fmt), name, routed.identity.account_name)
         return _plain(failed.body, extra), failed
+
+
+async def _relay(
+    legacy: LegacyClient,
+    request: web.Request,
+    sent: tuple[str, str, bytes, Mapping[str, str]],
+    extra: Mapping[str, str],
+    read_only: bool,
+) -> web.StreamResponse:
+    """Stream legacy's answer; a read sent on a connection legacy had already closed goes
+    once more (a write never: it might have been applied)."""
+    try:
+        return await legacy.forward(request, *sent, extra)
+    except LegacyUnavailableError as error:
+        if not (error.stale_connection and read_only):
+            raise
+        return await legacy.forward(request, *sent, extra)
 
 
 def _plain(body: render.Body, extra: Mapping[str, str]) -> web.Response:
