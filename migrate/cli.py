@@ -80,6 +80,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     try:
         with upgrade.schema_lock(args.db):
             return _db_upgrade(args)
+    except upgrade.TableBusy as error:
+        print(f"stackshift: {error}", file=sys.stderr)
+        return 1
     except (ValueError, SQLAlchemyError, TimeoutError) as error:
         return _cannot_read(args.db, error)
 

@@ -5,6 +5,10 @@ adds (tables, nullable or defaulted columns, indexes), so the previous release k
 beside it; a contract step removes or tightens what an older release may still use, so it
 waits until no instance of such a release is alive. A revision that names no phase counts as
 a contract: the cautious reading.
+
+On MariaDB every DDL statement commits by itself and waits at most a couple of seconds for a
+table in use before the revision is tried again (migrate/upgrade.py): a revision that alters
+a table live instances use does so in its first statement, so a retry starts clean.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ from migrate import revisions
 from schema_bridge.db import normalise_url
 
 VERSION_TABLE = "stackshift_alembic_version"
+# How long one of our DDL statements may wait for a table's metadata lock on MariaDB before
+# giving up (and being retried): live requests queue behind a waiting ALTER.
+DDL_LOCK_WAIT_SECONDS = 2
 
 
 def sync_url(url: str) -> str:

@@ -10,11 +10,13 @@ and refuses to start while a contract stands between the database and its code;
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.exc import OperationalError
 
 from migrate import fleet, revisions, schema
 from migrate.revisions import Revision
@@ -39,9 +41,13 @@ class Plan:
 
 
 # Held (MariaDB GET_LOCK) while a plan is made and applied, so instances starting together
-# do not run the same revision twice.
-LOCK_NAME = "stackshift_own_schema"
+# do not run the same revision twice. Lock names are server-wide and at most 64 characters:
+# the name carries a digest of the database's name.
+LOCK_NAME = "CONCAT('stackshift_schema:', MD5(DATABASE()))"
 LOCK_WAIT_SECONDS = 120
+# MariaDB's "Lock wait timeout exceeded", and how often a revision is tried before giving up.
+LOCK_WAIT_TIMEOUT = 1205
+DDL_TRIES = 10
 
 
 @contextlib.contextmanager
@@ -54,15 +60,16 @@ def schema_lock(url: str) -> Iterator[None]:
             return
         with engine.connect() as conn:
             got = conn.scalar(
-                text("SELECT GET_LOCK(:name, :wait)"),
-                {"name": LOCK_NAME, "wait": LOCK_WAIT_SECONDS},
+                text(f"SELECT GET_LOCK({LOCK_NAME}, :wait)"), {"wait": LOCK_WAIT_SECONDS}
             )
             if got != 1:
-                raise TimeoutError(f"another stackshift held {LOCK_NAME} for {LOCK_WAIT_SECONDS} s")
+                raise TimeoutError(
+                    f"another stackshift kept upgrading this database for {LOCK_WAIT_SECONDS} s"
+                )
             try:
                 yield
             finally:
-                conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": LOCK_NAME})
+                conn.execute(text(f"SELECT RELEASE_LOCK({LOCK_NAME})"))
     finally:
         engine.dispose()
 
@@ -87,10 +94,39 @@ def plan(url: str, dead_after_seconds: float) -> Plan:
     return Plan(current, pending)
 
 
+class TableBusy(Exception):  # noqa: N818 - reads as what happened
+    """A revision kept waiting for a table in use; the text is one line for the operator."""
+
+
+def _lock_timeout(error: OperationalError) -> bool:
+    args: tuple[object, ...] = tuple(getattr(error.orig, "args", ()))
+    return bool(args) and args[0] == LOCK_WAIT_TIMEOUT
+
+
+def _apply_one(url: str, revision: Revision) -> None:
+    """One revision, tried again while a table it alters is held by a long transaction. Each
+    try waits at most schema.DDL_LOCK_WAIT_SECONDS, so live requests are held up no longer;
+    on MariaDB a failed statement left nothing behind when it is the revision's first DDL on
+    a live table (see revisions.py)."""
+    for attempt in range(DDL_TRIES):
+        try:
+            schema.upgrade(url, revision.id)
+            return
+        except OperationalError as error:
+            if not _lock_timeout(error):
+                raise
+            time.sleep(min(0.5 * (attempt + 1), 3.0))
+    raise TableBusy(
+        f"revision {revision.id} waited {DDL_TRIES} times {schema.DDL_LOCK_WAIT_SECONDS} s for a "
+        "table another transaction keeps open (look for it in SHOW PROCESSLIST); nothing "
+        "after it was applied, run `stackshift db upgrade` again"
+    )
+
+
 def apply(url: str, upto: list[Revision]) -> None:
-    """Apply the given leading part of a plan's pending revisions."""
-    if upto:
-        schema.upgrade(url, upto[-1].id)
+    """Apply the given leading part of a plan's pending revisions, one at a time."""
+    for revision in upto:
+        _apply_one(url, revision)
 
 
 def describe(revision: Revision) -> str:
@@ -133,7 +169,10 @@ def _start(url: str, dead_after_seconds: float) -> tuple[str | None, str | None]
         if revision.phase == "contract":
             break
         expands.append(revision)
-    apply(url, expands)
+    try:
+        apply(url, expands)
+    except TableBusy as error:
+        return str(error), None
     rest = found.pending[len(expands) :]
     if rest:
         return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
+from migrate.schema import DDL_LOCK_WAIT_SECONDS
 from schema_bridge.own_tables import OWN_PREFIX, own_metadata
 
 VERSION_TABLE = "stackshift_alembic_version"
@@ -29,6 +30,12 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "mysql":
+        # A DDL statement waits for every open transaction on its table, and every statement
+        # arriving after it waits behind it: bound the wait (migrate/upgrade.py retries).
+        connection.exec_driver_sql(f"SET SESSION lock_wait_timeout = {DDL_LOCK_WAIT_SECONDS}")
+        # The SET began a transaction; left open, Alembic would not commit its version row.
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=own_metadata,

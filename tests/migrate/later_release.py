@@ -27,13 +27,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The live table first: a retry after a lock timeout then starts clean.
+    with op.batch_alter_table("stackshift_instances") as batch:
+        batch.add_column(sa.Column("release_note", sa.String(64), nullable=True))
     op.create_table(
         "{table}",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("note", sa.String(64), nullable=True),
     )
-    with op.batch_alter_table("stackshift_instances") as batch:
-        batch.add_column(sa.Column("release_note", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:

@@ -5,8 +5,11 @@ touched."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,14 +18,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, inspect, pool, update
+from sqlalchemy import Connection, create_engine, inspect, pool, select, update
 
 from compat_api.cli import main
 from migrate import revisions, schema, upgrade
 from migrate.checks import Target
 from migrate.checks import own_schema as own_schema_check
 from schema_bridge import instances
-from schema_bridge.db import Database
+from schema_bridge.db import Database, open_database
 from schema_bridge.dialect import utc_now
 from schema_bridge.own_tables import OWN_PREFIX, own_metadata
 from schema_bridge.own_tables import instances as instances_table
@@ -263,3 +266,71 @@ async def test_check_reports_pending_revisions_and_a_held_contract(database: Dat
         f"contract revision {later_release.CONTRACT} refused: instances of an older release "
         f"are alive: {older} on "
     )
+
+
+@contextlib.contextmanager
+def _holding_instances_table(url: str) -> Iterator[Connection]:
+    """An open transaction that read stackshift_instances: an operator's forgotten session."""
+    engine = create_engine(schema.sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(select(instances_table.c.msid)).all()
+            yield conn
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.mariadb
+async def test_an_expand_never_holds_up_live_instances_for_long(
+    mariadb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ALTER waiting for a busy table blocks every statement behind it; each try waits at
+    most DDL_LOCK_WAIT_SECONDS, and between tries heartbeats go through."""
+    url = mariadb_url
+    await asyncio.to_thread(schema.upgrade, url, HEAD)
+    db = await open_database(url)
+    msid = instances.new_msid()
+    await instances.register(db, msid, "test")
+    directory = later_release.write(tmp_path / "later", contract=False)
+    monkeypatch.setattr(revisions, "EXTRA_LOCATIONS", [str(directory)])
+    pending = (await asyncio.to_thread(upgrade.plan, url, 15.0)).runnable
+    slowest = 0.0
+    try:
+        with _holding_instances_table(url) as holder:
+            applying = asyncio.create_task(asyncio.to_thread(upgrade.apply, url, pending))
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                began = time.monotonic()
+                await instances.heartbeat(db, msid)
+                slowest = max(slowest, time.monotonic() - began)
+                await asyncio.sleep(0.1)
+            assert not applying.done()
+            holder.rollback()
+        await applying
+    finally:
+        await db.dispose()
+    print(f"\nslowest heartbeat while the ALTER waited: {slowest:.2f} s")
+    assert slowest < schema.DDL_LOCK_WAIT_SECONDS + 1.0
+    assert schema.current(url) == later_release.EXPAND
+
+
+@pytest.mark.mariadb
+async def test_a_table_kept_busy_stops_the_upgrade_cleanly(
+    mariadb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.to_thread(schema.upgrade, mariadb_url, HEAD)
+    directory = later_release.write(tmp_path / "later", contract=False)
+    monkeypatch.setattr(revisions, "EXTRA_LOCATIONS", [str(directory)])
+    monkeypatch.setattr(upgrade, "DDL_TRIES", 2)
+    with _holding_instances_table(mariadb_url):
+        problem, _ = await asyncio.to_thread(upgrade.on_start, mariadb_url, 15.0)
+    assert problem == (
+        f"revision {later_release.EXPAND} waited 2 times 2 s for a table another transaction "
+        "keeps open (look for it in SHOW PROCESSLIST); nothing after it was applied, run "
+        "`stackshift db upgrade` again"
+    )
+    assert schema.current(mariadb_url) == HEAD
+    # Nothing of the revision is left behind: the next try applies it whole.
+    await asyncio.to_thread(upgrade.apply, mariadb_url, [revisions.chain()[-1]])
+    assert schema.current(mariadb_url) == later_release.EXPAND
