@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 from bench.cutover_load import (
     DRILL,
+    VM_READS,
+    VM_WRITES,
     Call,
     Load,
     cli,
@@ -51,10 +53,20 @@ def _p(values: Sequence[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(share) - 1]
 
 
-def _row(name: str, calls: list[Call]) -> tuple[str, int, int, float, float]:
+def _row(name: str, calls: list[Call]) -> tuple[str, int, int, float, float, str]:
     times = sorted(c.seconds * 1000 for c in calls if c.error is None)
     errors = sum(c.error is not None for c in calls)
-    return name, len(calls), errors, _p(times, 50), _p(times, 99)
+    return name, len(calls), errors, _p(times, 50), _p(times, 99), _engine_shares(calls)
+
+
+def _engine_shares(calls: list[Call]) -> str:
+    """Share of the vm reads and of the vm writes the engine answered."""
+    shares = []
+    for kind in (VM_READS, VM_WRITES):
+        mine = [c for c in calls if c.command in kind and c.error is None]
+        engine = sum(c.backend == "engine" for c in mine)
+        shares.append(f"{100 * engine / len(mine):.0f}%" if mine else "-")
+    return " / ".join(shares)
 
 
 async def _steps(url: str, load: Load, args: argparse.Namespace, db_url: str) -> list[str]:
@@ -87,9 +99,12 @@ async def _steps(url: str, load: Load, args: argparse.Namespace, db_url: str) ->
 def _report(load: Load, order: list[str], argv: list[str]) -> None:
     rows = [_row(phase, [c for c in load.calls if c.phase == phase]) for phase in order]
     print(f"\n$ {' '.join(shlex.quote(a) for a in argv)}")
-    print(f"{'phase':<28}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}")
-    for name, count, errors, p50, p99 in rows:
-        print(f"{name:<28}{count:>9}{errors:>8}{p50:>9.1f}{p99:>9.1f}")
+    print(
+        f"{'phase':<28}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"  engine share of vm reads / writes"
+    )
+    for name, count, errors, p50, p99, shares in rows:
+        print(f"{name:<28}{count:>9}{errors:>8}{p50:>9.1f}{p99:>9.1f}  {shares}")
     before = rows[0][4]
     worst = max((r for r in rows if r[0].startswith("switch")), key=lambda r: r[4])
     total = sum(r[2] for r in rows)

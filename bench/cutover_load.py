@@ -21,15 +21,17 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cs
+import requests
 from sqlalchemy import select
 
 from compat_api.cli import main
+from compat_api.strangler import BACKEND_HEADER
 from migrate import cutover
 from migrate import cutover_steps as steps
 from migrate.shadow_window import WindowRate
@@ -139,6 +141,22 @@ class Call:
     started: float
     seconds: float
     error: str | None = None
+    # Which backend answered (the front's X-Stackshift-Backend header).
+    backend: str = ""
+
+
+class _NotingSession(requests.Session):
+    """Hands every response to `note` (cs sends prepared requests, so session response
+    hooks never run)."""
+
+    def __init__(self, note: Callable[[requests.Response], None]) -> None:
+        super().__init__()
+        self._note = note
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = super().send(request, **kwargs)
+        self._note(response)
+        return response
 
 
 @dataclass
@@ -157,6 +175,7 @@ class Load:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _answered: threading.local = field(default_factory=threading.local)
 
     def start(self) -> None:
         for index, (who, deploys) in enumerate(self.workers):
@@ -177,8 +196,13 @@ class Load:
             return [c for c in self.calls if c.error is not None]
 
     def _work(self, who: Credentials, deploys: bool) -> None:
+        session = _NotingSession(self._note_backend)
         api = cs.CloudStack(
-            endpoint=self.endpoint, key=who.api_key, secret=who.secret_key, timeout=60
+            endpoint=self.endpoint,
+            key=who.api_key,
+            secret=who.secret_key,
+            timeout=60,
+            session=session,
         )
         mine: list[str] = []
         deployed_in = None
@@ -197,15 +221,20 @@ class Load:
             self._job(api, "startVirtualMachine", id=vm)
             self._call(api, "listVirtualMachines", listall="true")
 
+    def _note_backend(self, response: requests.Response) -> None:
+        self._answered.backend = response.headers.get(BACKEND_HEADER, "")
+
     def _call(self, api: cs.CloudStack, command: str, **params: str) -> Any:
         phase, started = self.phase, time.monotonic()
+        self._answered.backend = ""
         try:
             reply = getattr(api, command)(**params)
             error = None
         except (cs.CloudStackException, OSError) as failed:
             reply, error = None, f"{command}: {failed} {getattr(failed, 'error', '')}"
+        seconds, backend = time.monotonic() - started, self._answered.backend
         with self._lock:
-            self.calls.append(Call(phase, command, started, time.monotonic() - started, error))
+            self.calls.append(Call(phase, command, started, seconds, error, backend))
         return reply
 
     def _job(self, api: cs.CloudStack, command: str, **params: str) -> dict[str, Any] | None:
@@ -291,3 +320,21 @@ def needs_samples(action: str, step: str | None) -> bool:
     return (
         action == "cutover" and step is not None and bool(steps.needs_samples(steps.as_step(step)))
     )
+
+
+VM_READS = frozenset({"listVirtualMachines"})
+VM_WRITES = frozenset({"deployVirtualMachine", "stopVirtualMachine", "startVirtualMachine"})
+
+
+def served_by(calls: list[Call], phase: str, settle: float = 1.0) -> dict[str, set[str]]:
+    """Per vm command, the backends that answered during `phase` once every instance had
+    had `settle` seconds to pick its routes up."""
+    mine = [c for c in calls if c.phase == phase and c.error is None]
+    if not mine:
+        return {}
+    begun = min(c.started for c in mine)
+    found: dict[str, set[str]] = {}
+    for call in mine:
+        if call.started >= begun + settle and call.command in VM_READS | VM_WRITES:
+            found.setdefault(call.command, set()).add(call.backend)
+    return found

@@ -15,7 +15,17 @@ import cs
 import pytest
 from sqlalchemy import select
 
-from bench.cutover_load import DRILL, Load, Server, cli, needs_samples, start_pair, step_argv
+from bench.cutover_load import (
+    DRILL,
+    VM_READS,
+    Load,
+    Server,
+    cli,
+    needs_samples,
+    served_by,
+    start_pair,
+    step_argv,
+)
 from bench.cutover_load import wait_samples as wait_for_samples
 from compat_api.commands import build_registry
 from migrate import cutover_record
@@ -49,16 +59,32 @@ async def clone(
         mariadb_clones.give_back(name)
 
 
+# Who serves the load's vm calls at each step (reads, writes), once routes have settled.
+SERVED = (
+    ("legacy", "legacy"),
+    ("legacy", "legacy"),  # mirror: legacy serves, the engine only shadows
+    ("engine", "legacy"),
+    ("engine", "engine"),
+    ("engine", "legacy"),  # rolled back to reads
+    ("engine", "engine"),
+    ("engine", "engine"),
+)
+
+
+def phase_name(number: int, action: str, step: str | None) -> str:
+    return f"{number}. {action} {step or 'back'}"
+
+
 async def _take_steps(url: str, db: Database, load: Load) -> list[str]:
     transcript = []
-    for action, step in DRILL:
+    for number, (action, step) in enumerate(DRILL, 1):
         if needs_samples(action, step):
             await wait_for_samples(db, "vm", MIN_SAMPLES, IMPLEMENTED)
         limits = ["--min-samples", str(MIN_SAMPLES), "--max-diff-rate", MAX_DIFF_RATE]
         code, out = await cli(*step_argv(url, action, step, limits))
         transcript.append(out)
         assert code == 0, "\n".join(transcript)
-        load.phase = f"{action} {step or 'back'}"
+        load.phase = phase_name(number, action, step)
         await asyncio.sleep(DWELL_SECONDS)
     return transcript
 
@@ -112,7 +138,7 @@ async def test_vm_cutover_under_load(clone: tuple[str, Database, SeedResult]) ->
             front.endpoint,
             [(seed.user, True), (seed.admin, True), (seed.user, False)],
             await deploy_args(db, seed),
-            phase="legacy",
+            phase="0. legacy",
         )
         load.start()
         try:
@@ -123,6 +149,11 @@ async def test_vm_cutover_under_load(clone: tuple[str, Database, SeedResult]) ->
         errors = load.errors
         assert errors == [], f"{errors[:5]}\n{front.tail()}\n{legacy.tail()}"
         assert len(load.calls) > 100, len(load.calls)
+        phases = ["0. legacy", *(phase_name(n, *s) for n, s in enumerate(DRILL, 1))]
+        for phase, (reads, writes) in zip(phases, SERVED, strict=True):
+            served = served_by(load.calls, phase)
+            expected = {c: {reads if c in VM_READS else writes} for c in served}
+            assert served == expected, (phase, served)
         by_legacy = await _deployed_by(db, await _msid_of(db, legacy))
         by_engine = await _deployed_by(db, await _msid_of(db, front))
         assert by_legacy and by_engine, (by_legacy, by_engine, load.vms)
