@@ -132,9 +132,17 @@ class LegacyClient:
         return self._session
 
     async def call(
-        self, method: str, raw_query: str, body: bytes, headers: Mapping[str, str]
+        self,
+        method: str,
+        raw_query: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float | None = None,
     ) -> LegacyReply:
-        """The whole answer in memory: for logins, listApis and shadow calls."""
+        """The whole answer in memory: for logins, listApis and shadow calls; `timeout`
+        shortens the configured one for calls made on the side of another."""
+        # None would mean "no limit" to aiohttp: the session's own limit applies then.
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else self._timeout
         try:
             async with self._client().request(
                 method,
@@ -142,6 +150,7 @@ class LegacyClient:
                 data=body if method == "POST" else None,
                 headers=dict(headers),
                 allow_redirects=False,
+                timeout=limit,
             ) as response:
                 return LegacyReply(response.status, response.headers, await response.read())
         except (aiohttp.ClientError, TimeoutError, OSError) as error:

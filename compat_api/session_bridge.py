@@ -25,6 +25,8 @@ from schema_bridge.sessions import SessionRow
 from schema_bridge.tables import user
 
 _XML_FIELD = "<{0}>([^<]*)</{0}>"
+# A slow legacy may delay an engine login or logout this long at most, never fail it.
+SIDE_CALL_SECONDS = 10.0
 
 
 def legacy_pair(state: ServerState, row: SessionRow | None) -> tuple[str, str] | None:
@@ -106,7 +108,9 @@ async def login_legacy_too(state: ServerState, req: ApiRequest, outcome: Outcome
     headers = forwarded_headers(req.headers, req.remote, req.scheme)
     headers.pop("Cookie", None)
     try:
-        reply = await state.legacy.call(req.method, req.raw_query, req.body, headers)
+        reply = await state.legacy.call(
+            req.method, req.raw_query, req.body, headers, SIDE_CALL_SECONDS
+        )
     except LegacyUnavailableError as error:
         _warn(req, f"legacy login skipped, legacy unreachable: {error}")
         return
@@ -127,7 +131,8 @@ async def logout_legacy_too(state: ServerState, req: ApiRequest, row: SessionRow
     headers.pop("Content-Type", None)
     headers["Cookie"] = f"JSESSIONID={legacy_id}; sessionkey={legacy_key}"
     try:
-        await state.legacy.call("GET", "command=logout&response=json", b"", headers)
+        query = "command=logout&response=json"
+        await state.legacy.call("GET", query, b"", headers, SIDE_CALL_SECONDS)
     except LegacyUnavailableError as error:
         _warn(req, f"legacy logout skipped, legacy unreachable: {error}")
 

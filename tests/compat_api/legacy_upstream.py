@@ -6,6 +6,7 @@ below, in the shape the real server sends) and remembering exactly what it was s
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from dataclasses import dataclass, field
 
@@ -48,9 +49,13 @@ class Replay:
     seen: list[Seen] = field(default_factory=list)
     # Hang up on the next call without answering, as a server closing an idle connection.
     drop_next: bool = False
+    # Seconds every answer is held back, as an overloaded legacy server.
+    delay: float = 0.0
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.drop_next:
             self.drop_next = False
             self.seen.append(Seen(request.method, request.path, "dropped", b"", {}))
@@ -83,8 +88,6 @@ class Replay:
             await big.write_eof()
             return big
         if command == "slowCommand":
-            import asyncio
-
             await asyncio.sleep(5)
         response = web.Response(status=200, body=ZONES_XML if xml else ZONES_JSON)
         response.headers["Content-Type"] = XML_TYPE if xml else JSON_TYPE

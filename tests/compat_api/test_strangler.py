@@ -3,6 +3,7 @@ commands, and the backend in the access log."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -175,3 +176,30 @@ def test_legacy_login_answers_are_read_in_both_formats() -> None:
     cookies = ["sessionkey=abc;HttpOnly;SameSite=Lax", "JSESSIONID=F00; Path=/client; HttpOnly"]
     assert cookie_value(cookies, "JSESSIONID") == "F00"
     assert cookie_value(cookies, "missing") is None
+
+
+async def test_a_slow_legacy_delays_an_engine_login_briefly_never_fails_it(
+    seeded_db: tuple[Database, SeedResult],
+    aiohttp_server: ServerMaker,
+    aiohttp_client: ClientMaker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from compat_api import session_bridge
+
+    monkeypatch.setattr(session_bridge, "SIDE_CALL_SECONDS", 0.3)
+    db, seed = seeded_db
+    server = await aiohttp_server(up.Replay(delay=4).app())
+    settings = Settings(
+        db_url=db_url_of(db),
+        encryption_key=TEST_ENCRYPTION_KEY,
+        legacy_url=str(server.make_url("/client/api")),
+    )
+    api = Api(await aiohttp_client(create_app(settings, db=db)), seed, db)
+    await _route(api, store.Scope("account"), "engine")
+    who = api.user
+    form = {"command": "login", "username": who.username, "password": who.password,
+            "domain": who.domain_path, "response": "json"}  # fmt: skip
+    started = asyncio.get_running_loop().time()
+    reply = await api.raw("POST", form)
+    assert reply.status == 200 and asyncio.get_running_loop().time() - started < 2
+    assert reply.headers["X-Stackshift-Backend"] == "engine"
