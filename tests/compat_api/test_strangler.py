@@ -203,3 +203,26 @@ async def test_a_slow_legacy_delays_an_engine_login_briefly_never_fails_it(
     reply = await api.raw("POST", form)
     assert reply.status == 200 and asyncio.get_running_loop().time() - started < 2
     assert reply.headers["X-Stackshift-Backend"] == "engine"
+
+
+async def test_domain_routes_follow_the_caller_by_key_and_by_session(front: Api) -> None:
+    child = store.Scope("volume", domain=front.user.domain_uuid)
+    await _route(front, child, "engine")
+    await _route(front, store.Scope("account"), "engine")  # logins on the engine
+    user = await front.signed("listVolumes", front.user)
+    front.client.session.cookie_jar.clear()
+    admin = await front.signed("listVolumes", front.admin)
+    front.client.session.cookie_jar.clear()
+    assert user.headers["X-Stackshift-Backend"] == "engine" and user.status == 200
+    assert admin.headers["X-Stackshift-Backend"] == "legacy"
+    who = front.user
+    form = {"command": "login", "username": who.username, "password": who.password,
+            "domain": who.domain_path, "response": "json"}  # fmt: skip
+    login = await front.raw("POST", form)
+    assert login.status == 200 and login.headers["X-Stackshift-Backend"] == "engine"
+    cookies = {c.key: c.value for c in front.client.session.cookie_jar}
+    front.client.session.cookie_jar.clear()
+    params = {"command": "listVolumes", "response": "json", "sessionkey": cookies["sessionkey"]}
+    by_session = await front.raw("GET", params, cookies=cookies)
+    assert by_session.status == 200, by_session.text
+    assert by_session.headers["X-Stackshift-Backend"] == "engine"
