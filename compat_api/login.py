@@ -66,8 +66,10 @@ def login_fields(record: UserRecord, key: str, timeout_s: int, ms_id: str) -> di
         "firstname": record.firstname,
         "lastname": record.lastname,
         "type": str(record.account_type),
-        "timezone": record.timezone,
-        "timezoneoffset": _tz_offset(record.timezone) if record.timezone else None,
+        # An empty user.timezone reads as UTC upstream (UserAccountVO.getTimezone), so a real
+        # server always answers both; the 4.18+ UI cannot log in without them.
+        "timezone": record.timezone or "UTC",
+        "timezoneoffset": _tz_offset(record.timezone or "UTC"),
         "registered": "true" if record.is_registered else "false",
         "sessionkey": key,
         "is2faenabled": "false",

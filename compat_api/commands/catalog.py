@@ -209,7 +209,7 @@ async def _visible_domains(
     must be the caller's domain or one above it."""
     caller = ctx.caller
     if caller.is_root_admin:
-        return None
+        return await _owner_domains(ctx, args)
     recursive = bool(args.get("isrecursive"))
     if recursive and caller.account_type == ACCOUNT_USER:
         raise errors.invalid_parameter(
@@ -228,6 +228,17 @@ async def _visible_domains(
     return tuple(sorted(visible))
 
 
+async def _owner_domains(ctx: CallContext, args: dict[str, Any]) -> tuple[int, ...] | None:
+    """A root admin naming an owner (domainid with account, as the deploy wizard does) sees
+    what that owner may use: public offerings and those of its domain and the ones above."""
+    domain_id = args.get("domainid")
+    if not isinstance(domain_id, int) or not args.get("account"):
+        return None
+    async with ctx.db.engine.connect() as conn:
+        path = await accounts.domain_path_of(conn, domain_id)
+        return await accounts.ancestor_domain_ids(conn, path) if path else ()
+
+
 def _storage_type(args: dict[str, Any]) -> bool | None:
     value = str(args.get("storagetype", "")).lower()
     return {"local": True, "shared": False}.get(value)
@@ -241,8 +252,11 @@ async def _offering_filter(
         name=args.get("name"),
         keyword=args.get("keyword"),
         state=_offering_state(args),
-        # Only root admins narrow the list to one domain's offerings.
-        domain_id=args.get("domainid") if ctx.caller.is_root_admin else None,
+        # Only root admins narrow the list to one domain's offerings, and only when no owner
+        # account is named (upstream reads domainid with account as the owner's domain).
+        domain_id=args.get("domainid")
+        if ctx.caller.is_root_admin and not args.get("account")
+        else None,
         zone_id=args.get("zoneid"),
         visible_domain_ids=await _visible_domains(ctx, args, kind),
         system=bool(args.get("issystem")),

@@ -163,6 +163,8 @@ async def test_login_session_and_logout(api: Api) -> None:
         "type",
     ]
     assert login["type"] == "1" and login["timeout"] == 1800 and login["registered"] == "false"
+    # The seeded admin has no timezone: upstream answers UTC, which the 4.18+ UI needs.
+    assert (login["timezone"], login["timezoneoffset"]) == ("UTC", "0.0")
     key = str(login["sessionkey"])
     assert len(key) == 27
     with_key = await api.raw("GET", {"command": "listZones", "response": "json", "sessionkey": key})

@@ -377,8 +377,15 @@ async def test_service_offerings_fields_and_visibility(api: Api) -> None:
     assert same["serviceofferingdetails"] == {"gpu": "none", "secret": "x"}
     by_domain = await listed(api, "listServiceOfferings", api.admin, domainid=api.user.domain_uuid)
     assert [o["name"] for o in by_domain[1]] == ["customers-only"]
-    # Others may name their domain or one above it, which narrows nothing.
+    # The deploy wizard names the owner (domainid with account): what that owner may use.
     root = api.admin.domain_uuid
+    as_owner = await listed(api, "listServiceOfferings", api.admin, domainid=root, account="admin")
+    assert as_owner[0] == 5 and "customers-only" not in [o["name"] for o in as_owner[1]]
+    for_alice = await listed(
+        api, "listServiceOfferings", api.admin, domainid=api.user.domain_uuid, account="alice"
+    )
+    assert for_alice[0] == 6 and "other-only" not in [o["name"] for o in for_alice[1]]
+    # Others may name their domain or one above it, which narrows nothing.
     assert (await listed(api, "listServiceOfferings", api.user, domainid=root))[0] == 6
     async with api.db.engine.begin() as conn:
         other_uuid = await conn.scalar(
@@ -548,6 +555,10 @@ async def test_disk_offerings(api: Api) -> None:
     ]
     customers = api.user.domain_uuid
     assert (await listed(api, "listDiskOfferings", api.user, domainid=customers))[0] == 0
+    # With an owner named (the deploy wizard), what that owner may use: not Other's offering.
+    root = api.admin.domain_uuid
+    owned = await listed(api, "listDiskOfferings", api.admin, domainid=root, account="admin")
+    assert owned[0] == 7 and "other-fast" not in [o["name"] for o in owned[1]]
     reply = await api.signed("listDiskOfferings", api.user, domainid=other)
     assert reply.error("listdiskofferingsresponse") == (
         531,
