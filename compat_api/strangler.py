@@ -35,7 +35,9 @@ from schema_bridge.accounts import UserRecord
 from schema_bridge.sessions import SessionRow
 
 BACKEND_HEADER = "X-Stackshift-Backend"
-_AUTHENTICATORS = frozenset({"login", "logout"})
+# Served by app.py's authenticators, matched in any case as the servlet does; the value is
+# the name routes know them by.
+_AUTHENTICATORS = {"login": "login", "logout": "logout", "listoauthprovider": "listOauthProvider"}
 _LOG = logging.getLogger("stackshift.strangler")
 _EMPTY = RouteTable()
 
@@ -103,18 +105,19 @@ async def route(state: ServerState, req: ApiRequest, name: str) -> Routed:
     table = state.routes.table if state.routes is not None else _EMPTY
     need = table.needs_caller or name == "listApis"
     identity = await identify(state, req, need)
-    if identity.unknown_session and name != "login":
+    if identity.unknown_session and name.lower() != "login":
         return Routed(Decision(LEGACY), identity)  # a session legacy made before we knew it
-    if name == "logout" and identity.session is not None:
+    if name.lower() == "logout" and identity.session is not None:
         return Routed(Decision(ENGINE), identity)  # ends ours, then legacy's twin
     command = state.registry.get(name)
+    authenticator = _AUTHENTICATORS.get(name.lower())
     decision = table.decide(
         command,
-        name,
+        authenticator or name,
         None,
         identity.account_uuid,
         identity.domain_path,
-        implemented=command is not None or name in _AUTHENTICATORS,
+        implemented=command is not None or authenticator is not None,
     )
     if name == "listApis" and decision.backend == ENGINE:
         return Routed(decision, identity, await _legacy_apis(state, req, identity))
@@ -137,9 +140,10 @@ async def forward(
     outcome = _access_outcome(name, routed.identity)
     extra = {"X-Request-Id": req.request_id, BACKEND_HEADER: LEGACY}
     try:
-        if name == "login" or (routed.decision.shadow and state.shadow is not None):
+        login = (name or "").lower() == "login"
+        if login or (routed.decision.shadow and state.shadow is not None):
             reply = await legacy.call(req.method, raw_query, body, headers)
-            if name == "login":
+            if login:
                 await session_bridge.adopt_legacy_login(state, reply)
             else:
                 _offer(state, req, name or "", LEGACY, reply.status, reply.body, routed.decision)
@@ -242,9 +246,10 @@ async def after_engine(
 ) -> Outcome:
     """Keep legacy in step with what the engine did: log in or out there too; offer a
     read-only call for shadow comparison."""
-    if state.legacy is not None and name == "login" and outcome.body.status == 200:
+    lowered = (name or "").lower()
+    if state.legacy is not None and lowered == "login" and outcome.body.status == 200:
         await session_bridge.login_legacy_too(state, req, outcome)
-    elif state.legacy is not None and name == "logout":
+    elif state.legacy is not None and lowered == "logout":
         await session_bridge.logout_legacy_too(state, req, routed.identity.session)
     elif routed.decision.shadow and name:
         body = outcome.body.text.encode("utf-8")

@@ -226,3 +226,12 @@ async def test_domain_routes_follow_the_caller_by_key_and_by_session(front: Api)
     by_session = await front.raw("GET", params, cookies=cookies)
     assert by_session.status == 200, by_session.text
     assert by_session.headers["X-Stackshift-Backend"] == "engine"
+
+
+async def test_authenticators_are_routed_whatever_their_case(front: Api) -> None:
+    await _route(front, store.Scope("account"), "engine")
+    who = front.user
+    form = {"command": "LOGIN", "username": who.username, "password": who.password,
+            "domain": who.domain_path, "response": "json"}  # fmt: skip
+    reply = await front.raw("POST", form)
+    assert reply.status == 200 and reply.headers["X-Stackshift-Backend"] == "engine"
