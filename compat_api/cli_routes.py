@@ -79,7 +79,7 @@ async def _set(db: Database, args: argparse.Namespace) -> str:
         shadow_percent=args.shadow_percent,
         ignore_fields=frozenset(args.ignore_field or ()),
     )
-    implemented = [*build_registry().names(), *AUTHENTICATORS]
+    implemented = [*build_registry().names(), *AUTHENTICATORS, "listOauthProvider"]
     before, after = await store.set_route(db, spec, implemented, _who(args), args.reason or "")
     names = await store.names_of(db, {after.account} - {""}, {after.domain} - {""})
     was = f" (was: {_describe(before, names)})" if before else ""
