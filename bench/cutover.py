@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from bench.cutover_load import (
     DRILL,
+    SWITCHING,
     VM_READS,
     VM_WRITES,
     Call,
@@ -82,14 +83,14 @@ async def _steps(url: str, load: Load, args: argparse.Namespace, db_url: str) ->
             name = f"{number}. {action} {step or 'back'}"
             if needs_samples(action, step):
                 await wait_for_samples(db, "vm", args.min_samples, implemented)
-            load.phase = f"switch: {name}"
+            load.phase = f"{SWITCHING}: {name}"
             code, out = await cli(*step_argv(url, action, step, limits))
             print(out.rstrip())
             if code != 0:
                 raise SystemExit(f"step refused: {name}")
             await asyncio.sleep(SETTLE_SECONDS)
             load.phase = f"after: {name}"
-            order += [f"switch: {name}", f"after: {name}"]
+            order += [f"{SWITCHING}: {name}", f"after: {name}"]
             await asyncio.sleep(args.dwell)
     finally:
         await db.dispose()
@@ -106,7 +107,7 @@ def _report(load: Load, order: list[str], argv: list[str]) -> None:
     for name, count, errors, p50, p99, shares in rows:
         print(f"{name:<28}{count:>9}{errors:>8}{p50:>9.1f}{p99:>9.1f}  {shares}")
     before = rows[0][4]
-    worst = max((r for r in rows if r[0].startswith("switch")), key=lambda r: r[4])
+    worst = max((r for r in rows if r[0].startswith(SWITCHING)), key=lambda r: r[4])
     total = sum(r[2] for r in rows)
     ratio = worst[4] / before if before else 0.0
     print(

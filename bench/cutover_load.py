@@ -10,8 +10,6 @@ timing each HTTP request, while the steps are taken with the real `stackshift` C
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import os
 import signal
 import socket
@@ -30,7 +28,6 @@ import cs
 import requests
 from sqlalchemy import select
 
-from compat_api.cli import main
 from compat_api.strangler import BACKEND_HEADER
 from migrate import cutover
 from migrate import cutover_steps as steps
@@ -42,6 +39,8 @@ from schema_bridge.tables import data_center, service_offering, vm_template
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB_POLL_SECONDS = 0.1
+# Phases named so are the time a step takes to apply and reach every instance.
+SWITCHING = "switch"
 # Mirror, reads, writes, back to reads, writes again, complete.
 DRILL: tuple[tuple[str, str | None], ...] = (
     ("cutover", "mirror"),
@@ -161,9 +160,9 @@ class _NotingSession(requests.Session):
 
 @dataclass
 class Load:
-    """Client threads against `endpoint`; each worker deploys a VM whenever the phase
-    changes (when `deploys` allows), then keeps listing, stopping and starting its VMs in
-    turn, so VMs made on one side are operated on by the other after each switch."""
+    """Client threads against `endpoint`; each worker deploys a VM whenever a phase other
+    than a switch begins (when `deploys` allows), then keeps listing, stopping and starting
+    its VMs in turn, so VMs made on one side are operated on by the other after each switch."""
 
     endpoint: str
     workers: list[tuple[Credentials, bool]]
@@ -208,7 +207,8 @@ class Load:
         deployed_in = None
         turn = 0
         while not self._stop.is_set():
-            if not mine or (deploys and self.phase != deployed_in):
+            settled = not self.phase.startswith(SWITCHING)
+            if not mine or (deploys and settled and self.phase != deployed_in):
                 deployed_in = self.phase
                 made = self._deploy(api)
                 if made:
@@ -271,15 +271,14 @@ class Load:
 
 
 async def cli(*argv: str) -> tuple[int, str]:
-    """The `stackshift` command line, in a thread, with what it printed."""
-
-    def run() -> tuple[int, str]:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = main(list(argv))
-        return code, out.getvalue()
-
-    return await asyncio.to_thread(run)
+    """The `stackshift` command line as an operator runs it (its own process, so it does not
+    compete with the client threads for this one's interpreter), with what it printed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "compat_api.cli", *argv,
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    return int(process.returncode or 0), out.decode(errors="replace")
 
 
 async def wait_samples(

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bench.cutover_load import (
     DRILL,
+    SWITCHING,
     VM_READS,
     Load,
     Server,
@@ -81,6 +82,7 @@ async def _take_steps(url: str, db: Database, load: Load) -> list[str]:
         if needs_samples(action, step):
             await wait_for_samples(db, "vm", MIN_SAMPLES, IMPLEMENTED)
         limits = ["--min-samples", str(MIN_SAMPLES), "--max-diff-rate", MAX_DIFF_RATE]
+        load.phase = f"{SWITCHING} {number}"
         code, out = await cli(*step_argv(url, action, step, limits))
         transcript.append(out)
         assert code == 0, "\n".join(transcript)
