@@ -9,6 +9,7 @@ from compat_api.commands import (
     capacity,
     catalog,
     comments,
+    configurations,
     discovery,
     domains,
     events,
@@ -72,5 +73,6 @@ def build_registry() -> Registry:
             *service_providers.COMMANDS,
             *os_types.COMMANDS,
             *alerts.COMMANDS,
+            *configurations.COMMANDS,
         ]
     )

@@ -63,6 +63,8 @@ LISTAPIS_FIELDS_ONLY = frozenset(
         "listOsTypes",
         "listAlerts",
     }
+    # The UI's views, deploy wizard and 4.21 dashboard cards.
+    | {"listConfigurations"}
 )
 
 

@@ -1,0 +1,175 @@
+"""Lists the web UI calls in its views, wizard and 4.21 dashboard: listConfigurations,
+listResourceIcon, listUserData, listRouters, listSystemVms and listDetailOptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from schema_bridge.tables import (
+    cluster,
+    cluster_details,
+    configuration,
+    configuration_group,
+    configuration_subgroup,
+    domain_details,
+)
+from tests.compat_api.commands.conformance import check_admin_only, check_items, listed
+from tests.compat_api.conftest import Api
+
+# listConfigurations
+
+
+async def _add_setting(api: Api, name: str, value: str, **columns: Any) -> None:
+    row = {
+        "category": "Advanced",
+        "instance": "DEFAULT",
+        "component": "test",
+        "name": name,
+        "value": value,
+        "default_value": value,
+        "is_dynamic": 1,
+        **columns,
+    }
+    async with api.db.engine.begin() as conn:
+        await conn.execute(insert(configuration).values(**row))
+
+
+async def test_configurations_by_name_with_their_fields(api: Api) -> None:
+    async with api.db.engine.begin() as conn:
+        group = await conn.scalar(select(configuration_group.c.id).limit(1))
+        if group is None:
+            await conn.execute(
+                insert(configuration_group).values(id=1, name="Miscellaneous", precedence=999)
+            )
+            group = 1
+        subgroup = await conn.scalar(
+            select(configuration_subgroup.c.id).where(configuration_subgroup.c.group_id == group)
+        )
+        if subgroup is None:
+            await conn.execute(
+                insert(configuration_subgroup).values(
+                    id=1, name="Others", precedence=999, group_id=group
+                )
+            )
+            subgroup = 1
+        group_name = await conn.scalar(
+            select(configuration_group.c.name).where(configuration_group.c.id == group)
+        )
+    await _add_setting(
+        api,
+        "vmware-to-kvm-mac-addresses",
+        "true",
+        description="Keep MAC addresses",
+        group_id=group,
+        subgroup_id=subgroup,
+        display_text="Keep MACs",
+        kind="Boolean",
+    )
+    total, items = await listed(
+        api, "listConfigurations", api.admin, name="vmware-to-kvm-mac-addresses"
+    )
+    assert total == 1
+    check_items("listConfigurations", items)
+    item = items[0]
+    assert item["name"] == "vmware-to-kvm-mac-addresses"
+    assert (item["value"], item["defaultvalue"], item["isdynamic"]) == ("true", "true", True)
+    assert (item["category"], item["group"], item["type"]) == ("Advanced", group_name, "Boolean")
+    assert "scope" not in item
+    total, items = await listed(api, "listConfigurations", api.admin, group=group_name)
+    assert any(i["name"] == "vmware-to-kvm-mac-addresses" for i in items)
+
+
+async def test_configurations_sorted_paged_and_filtered(api: Api) -> None:
+    total, items = await listed(api, "listConfigurations", api.admin)
+    names = [i["name"] for i in items]
+    assert total == len(items) and names == sorted(names) and total >= 20
+    count, page = await listed(api, "listConfigurations", api.admin, page=2, pagesize=3)
+    assert count == total and [i["name"] for i in page] == names[3:6]
+    total, items = await listed(api, "listConfigurations", api.admin, name="overprovisioning")
+    assert {i["name"] for i in items} == {
+        "cpu.overprovisioning.factor",
+        "mem.overprovisioning.factor",
+        "storage.overprovisioning.factor",
+    }
+    total, items = await listed(api, "listConfigurations", api.admin, category="Network")
+    assert total >= 3 and {i["category"] for i in items} == {"Network"}
+    total, items = await listed(api, "listConfigurations", api.admin, keyword="cloud.internal")
+    assert [i["name"] for i in items] == ["guest.domain.suffix"]
+    total, _ = await listed(api, "listConfigurations", api.admin, name="no.such.setting")
+    assert total == 0
+
+
+async def test_configurations_never_show_hidden_or_plain_secure_values(api: Api) -> None:
+    total, items = await listed(api, "listConfigurations", api.admin, name="instance.name")
+    assert total == 0
+    total, items = await listed(api, "listConfigurations", api.admin, category="Hidden")
+    assert total == 0
+    await _add_setting(api, "test.secure.password", "stored-ciphertext", category="Secure")
+    total, items = await listed(api, "listConfigurations", api.admin, name="test.secure.password")
+    assert total == 1 and items[0]["value"] == "stored-ciphertext"
+
+
+async def test_configurations_of_one_cluster(api: Api) -> None:
+    infra = api.seed.infrastructure
+    async with api.db.engine.begin() as conn:
+        await conn.execute(
+            insert(cluster_details).values(
+                cluster_id=infra.cluster_id, name="cpu.overprovisioning.factor", value="8.0"
+            )
+        )
+        cluster_uuid = await conn.scalar(
+            select(cluster.c.uuid).where(cluster.c.id == infra.cluster_id)
+        )
+    _, items = await listed(api, "listConfigurations", api.admin, clusterid=cluster_uuid)
+    values = {i["name"]: i["value"] for i in items}
+    assert values["cpu.overprovisioning.factor"] == "8.0"
+    assert values["mem.overprovisioning.factor"] == "1.0"
+    assert {i["scope"] for i in items} == {"cluster"}
+    check_items("listConfigurations", items)
+
+
+async def test_configurations_of_a_domain_admin_are_its_domain_s(api: Api) -> None:
+    async with api.db.engine.begin() as conn:
+        await conn.execute(
+            insert(domain_details).values(
+                domain_id=api.domain_admin.domain_id, name="api.key.access", value="false"
+            )
+        )
+    total, items = await listed(api, "listConfigurations", api.domain_admin)
+    assert total == len(items) >= 1
+    assert {i["scope"] for i in items} == {"domain"}
+    assert {i["name"]: i["value"] for i in items}["api.key.access"] == "false"
+    total, items = await listed(api, "listConfigurations", api.admin, name="api.key.access")
+    assert [i["value"] for i in items] == ["true"]
+    reply = await api.signed("listConfigurations", api.domain_admin, domainid=api.admin.domain_uuid)
+    assert reply.error("listconfigurationsresponse")[:2] == (531, 4365)
+
+
+async def test_configurations_refusals(api: Api) -> None:
+    await check_admin_only(api, "listConfigurations", api.user)
+    reply = await api.signed("listConfigurations", api.admin, group="No Such Group")
+    assert reply.error("listconfigurationsresponse") == (
+        431,
+        4350,
+        "Invalid configuration group: No Such Group",
+    )
+    reply = await api.signed(
+        "listConfigurations",
+        api.admin,
+        zoneid=api.seed.infrastructure.zone_uuid,
+        accountid=api.user.account_uuid,
+    )
+    assert reply.error("listconfigurationsresponse") == (
+        431,
+        4350,
+        "cannot handle multiple IDs, provide only one ID corresponding to the scope",
+    )
+    reply = await api.signed("listConfigurations", api.admin, page="x")
+    assert reply.error("listconfigurationsresponse") == (
+        431,
+        9999,
+        "Unable to execute API command listconfigurations due to invalid value x for "
+        "parameter page",
+    )
