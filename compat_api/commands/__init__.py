@@ -20,6 +20,7 @@ from compat_api.commands import (
     limits,
     network,
     os_types,
+    resource_icons,
     service_providers,
     ssh,
     ssh_actions,
@@ -74,5 +75,6 @@ def build_registry() -> Registry:
             *os_types.COMMANDS,
             *alerts.COMMANDS,
             *configurations.COMMANDS,
+            *resource_icons.COMMANDS,
         ]
     )

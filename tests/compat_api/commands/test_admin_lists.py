@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from schema_bridge.dialect import utc_now
+from schema_bridge.ids import new_uuid
 from schema_bridge.tables import (
     cluster,
     cluster_details,
@@ -14,6 +16,7 @@ from schema_bridge.tables import (
     configuration_group,
     configuration_subgroup,
     domain_details,
+    table,
 )
 from tests.compat_api.commands.conformance import check_admin_only, check_items, listed
 from tests.compat_api.conftest import Api
@@ -172,4 +175,69 @@ async def test_configurations_refusals(api: Api) -> None:
         9999,
         "Unable to execute API command listconfigurations due to invalid value x for "
         "parameter page",
+    )
+
+
+# listResourceIcon
+
+resource_icon = table("resource_icon")
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+async def _add_icon(api: Api, kind: str, resource_id: int, resource_uuid: str, **more: Any) -> None:
+    async with api.db.engine.begin() as conn:
+        await conn.execute(
+            insert(resource_icon).values(
+                uuid=new_uuid(),
+                icon=PNG.encode(),
+                resource_id=resource_id,
+                resource_uuid=resource_uuid,
+                resource_type=kind,
+                created=utc_now(),
+                **more,
+            )
+        )
+
+
+async def test_resource_icons_of_the_named_resources(api: Api) -> None:
+    infra = api.seed.infrastructure
+    await _add_icon(api, "Zone", infra.zone_id, infra.zone_uuid)
+    await _add_icon(api, "Domain", api.user.domain_id, api.user.domain_uuid)
+    await _add_icon(api, "Domain", 1, api.admin.domain_uuid, removed=utc_now())
+    for who in (api.admin, api.domain_admin, api.user):
+        reply = await api.signed(
+            "listResourceIcon", who, resourceids=infra.zone_uuid, resourcetype="zone"
+        )
+        assert reply.json == {
+            "listresourceiconresponse": {
+                "count": 1,
+                "icon": [
+                    {"resourcetype": "Zone", "resourceid": infra.zone_uuid, "base64image": PNG}
+                ],
+            }
+        }
+    both = f"{api.user.domain_uuid},{api.admin.domain_uuid}"
+    total, items = await listed(
+        api, "listResourceIcon", api.user, resourceids=both, resourcetype="Domain"
+    )
+    assert total == 1 and items[0]["resourceid"] == api.user.domain_uuid
+    check_items("listResourceIcon", items)
+    reply = await api.signed(
+        "listResourceIcon", api.user, resourceids=infra.zone_uuid, resourcetype="UserVm"
+    )
+    assert reply.json == {"listresourceiconresponse": {}}
+
+
+async def test_resource_icon_refusals(api: Api) -> None:
+    reply = await api.signed("listResourceIcon", api.user, resourceids="x", resourcetype="Nope")
+    assert reply.error("listresourceiconresponse") == (
+        431,
+        4350,
+        "Invalid resource type: Nope",
+    )
+    reply = await api.signed("listResourceIcon", api.user, resourcetype="Zone")
+    assert reply.error("listresourceiconresponse") == (
+        431,
+        9999,
+        "Unable to execute API command listresourceicon due to missing parameter resourceids",
     )
