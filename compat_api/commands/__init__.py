@@ -26,6 +26,7 @@ from compat_api.commands import (
     ssh_actions,
     tag_actions,
     tags,
+    user_data,
     vm,
     vm_deploy,
     vm_groups,
@@ -76,5 +77,6 @@ def build_registry() -> Registry:
             *alerts.COMMANDS,
             *configurations.COMMANDS,
             *resource_icons.COMMANDS,
+            *user_data.COMMANDS,
         ]
     )

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from schema_bridge.dialect import utc_now
 from schema_bridge.ids import new_uuid
+from schema_bridge.seed_identity import Credentials
 from schema_bridge.tables import (
     cluster,
     cluster_details,
@@ -17,8 +18,15 @@ from schema_bridge.tables import (
     configuration_subgroup,
     domain_details,
     table,
+    user_data,
 )
-from tests.compat_api.commands.conformance import check_admin_only, check_items, listed
+from tests.compat_api.commands.conformance import (
+    check_admin_only,
+    check_bad_input,
+    check_items,
+    check_paging,
+    listed,
+)
 from tests.compat_api.conftest import Api
 
 # listConfigurations
@@ -241,3 +249,63 @@ async def test_resource_icon_refusals(api: Api) -> None:
         9999,
         "Unable to execute API command listresourceicon due to missing parameter resourceids",
     )
+
+
+# listUserData
+
+
+async def _add_user_data(api: Api, name: str, owner: Credentials, **more: Any) -> str:
+    uuid = new_uuid()
+    async with api.db.engine.begin() as conn:
+        await conn.execute(
+            insert(user_data).values(
+                uuid=uuid,
+                name=name,
+                account_id=owner.account_id,
+                domain_id=owner.domain_id,
+                user_data="I2Nsb3VkLWNvbmZpZwo=",
+                params="hostname",
+                **more,
+            )
+        )
+    return uuid
+
+
+async def test_user_data_scoped_to_the_caller(api: Api) -> None:
+    mine = await _add_user_data(api, "user-init", api.user)
+    await _add_user_data(api, "user-other", api.user)
+    await _add_user_data(api, "admin-init", api.admin)
+    await _add_user_data(api, "gone", api.user, removed=utc_now())
+    total, items = await listed(api, "listUserData", api.user)
+    assert total == 2
+    assert [i["name"] for i in items] == ["user-other", "user-init"]
+    check_items("listUserData", items)
+    first = items[1]
+    assert first["id"] == mine
+    assert (first["account"], first["domainid"]) == (api.user.account_name, api.user.domain_uuid)
+    assert (first["userdata"], first["params"], first["hasannotations"]) == (
+        "I2Nsb3VkLWNvbmZpZwo=",
+        "hostname",
+        False,
+    )
+    assert first["domainpath"] == api.user.domain_path
+    _, items = await listed(api, "listUserData", api.admin, listall="true")
+    assert {i["name"] for i in items} == {"user-init", "user-other", "admin-init"}
+    _, items = await listed(api, "listUserData", api.admin)
+    assert [i["name"] for i in items] == ["admin-init"]
+    _, items = await listed(api, "listUserData", api.domain_admin, listall="true")
+    assert {i["name"] for i in items} == {"user-init", "user-other"}
+    _, items = await listed(api, "listUserData", api.admin, listall="true", id=mine)
+    assert [i["name"] for i in items] == ["user-init"]
+    _, items = await listed(api, "listUserData", api.user, keyword="other")
+    assert [i["name"] for i in items] == ["user-other"]
+    _, items = await listed(api, "listUserData", api.user, name="user-init")
+    assert [i["id"] for i in items] == [mine]
+    await check_paging(api, "listUserData", api.user)
+
+
+async def test_user_data_refusals(api: Api) -> None:
+    await check_bad_input(api, "listUserData", api.user)
+    reply = await api.signed("listUserData", api.user, domainid=api.admin.domain_uuid)
+    assert reply.status == 531
+    assert reply.error("listuserdataresponse")[1] == 4365
