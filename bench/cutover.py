@@ -9,7 +9,7 @@ first step and for each switch (from the CLI call until a second after it, when 
 instance has the new routes) and the time after it, the requests made, the failed ones
 and p50/p99 latency. Target: 0 errors, p99 during a switch within 2x of before.
 
-Usage: python -m bench.cutover [--workers 4] [--dwell 8] [--min-samples 50]
+Usage: python -m bench.cutover [--workers 4] [--dwell 8] [--min-samples 50] [--shadow-percent 100]
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ from schema_bridge.seed import SeedResult
 SERVER = "mysql://root@127.0.0.1:3306"
 KEY = "bench-key"
 SETTLE_SECONDS = 1.0
+# The steps whose --percent samples the shadowed reads (for writes it is a canary).
+SAMPLED = ("mirror", "reads")
 
 
 def _p(values: Sequence[float], share: float) -> float:
@@ -84,7 +86,8 @@ async def _steps(url: str, load: Load, args: argparse.Namespace, db_url: str) ->
             if needs_samples(action, step):
                 await wait_for_samples(db, "vm", args.min_samples, implemented)
             load.phase = f"{SWITCHING}: {name}"
-            code, out = await cli(*step_argv(url, action, step, limits))
+            sampled = ["--percent", str(args.shadow_percent)] if step in SAMPLED else []
+            code, out = await cli(*step_argv(url, action, step, [*limits, *sampled]))
             print(out.rstrip())
             if code != 0:
                 raise SystemExit(f"step refused: {name}")
@@ -146,6 +149,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dwell", type=float, default=8.0, help="seconds at each step")
     parser.add_argument("--min-samples", type=int, default=50)
     parser.add_argument("--max-diff-rate", type=float, default=0.01)
+    parser.add_argument(
+        "--shadow-percent",
+        type=int,
+        default=100,
+        help="share of vm reads shadowed during mirror and reads (their --percent)",
+    )
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--database", default="stackshift_bench_cutover")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")

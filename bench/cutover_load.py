@@ -29,7 +29,7 @@ import requests
 from sqlalchemy import select
 
 from compat_api.strangler import BACKEND_HEADER
-from migrate import cutover
+from migrate import cutover, shadow_window
 from migrate import cutover_steps as steps
 from migrate.shadow_window import WindowRate
 from schema_bridge.db import Database
@@ -284,14 +284,20 @@ async def cli(*argv: str) -> tuple[int, str]:
 async def wait_samples(
     db: Database, subsystem: str, minimum: int, implemented: list[str], timeout: float = 60.0
 ) -> WindowRate:
-    """Until the current step's shadow window holds `minimum` comparisons."""
+    """Until the current step's shadow window holds `minimum` comparisons. The mirror
+    flushes its counts every few seconds, so looking every 2 s is enough and keeps this
+    process from competing with its own client threads."""
+    reads = steps.engine_reads(subsystem, implemented)
+    async with db.engine.connect() as conn:
+        at = await cutover.position(conn, subsystem)
+    base = at.record.baseline if at.record is not None else {}
     deadline = time.monotonic() + timeout
     while True:
-        standing = {s.subsystem: s for s in await cutover.status(db, implemented)}
-        found = standing[subsystem].shadow if subsystem in standing else WindowRate(0, 0.0, None)
+        now = await shadow_window.snapshot(db, reads)
+        found = shadow_window.rate_of(shadow_window.window(now, base))
         if found.samples >= minimum or time.monotonic() > deadline:
             return found
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(2.0)
 
 
 async def deploy_args(db: Database, seed: SeedResult) -> dict[str, str]:
