@@ -82,6 +82,11 @@ def _check_request(request: Request) -> None:
         raise CutoverRefusedError(
             "REFUSED request: no reason given; add --reason TEXT (it is kept in the history)"
         )
+    if request.percent is not None and request.step in ("complete", "legacy"):
+        raise CutoverRefusedError(
+            f"REFUSED request: --percent means nothing for {request.step}; leave it out "
+            "(it samples mirror and reads, and is the canary of writes)"
+        )
     if request.percent is not None and not 1 <= request.percent <= 100:
         raise CutoverRefusedError(
             f"REFUSED request: --percent {request.percent}; give a share between 1 and 100"

@@ -132,6 +132,10 @@ async def test_request_refusals(
         capsys, "cutover", "vm", "writes", "--percent", "0", "--db", url, "--reason", "x"
     )
     assert code == 2 and "REFUSED request: --percent 0; give a share between 1 and 100" in err
+    code, _, err = await _cli(
+        capsys, "cutover", "vm", "complete", "--percent", "50", "--db", url, "--reason", "x"
+    )
+    assert code == 2 and "REFUSED request: --percent means nothing for complete; " in err
     code, out, _ = await _cli(capsys, "rollback", "vm", "--db", url, "--reason", "x")
     assert code == 1 and "nothing to undo" in out
 
