@@ -100,7 +100,8 @@ async def _status(url: str) -> list[str]:
             since += f" ({at.record.action}: {at.record.reason})"
         shadow = f"shadow {s.shadow.samples} samples this step, {s.shadow.rate:.2%} different"
         drift = "  ROUTES CHANGED BY HAND since this step" if s.drifted else ""
-        lines.append(f"  {s.subsystem:<10} {at.step}{share}{since}; {shadow}{drift}")
+        extra = f"; {s.overrides} account/domain route(s) apply first" if s.overrides else ""
+        lines.append(f"  {s.subsystem:<10} {at.step}{share}{since}; {shadow}{extra}{drift}")
     if len(lines) == 1:
         lines.append("  (none)")
     return lines

@@ -256,6 +256,8 @@ class Standing:
     shadow: shadow_window.WindowRate
     # The subsystem-wide routes no longer are what the last step wrote (changed by hand).
     drifted: bool
+    # Account and domain routes of the subsystem, which steps leave alone.
+    overrides: int = 0
 
 
 async def status(db: Database, implemented: Collection[str]) -> list[Standing]:
@@ -266,7 +268,7 @@ async def status(db: Database, implemented: Collection[str]) -> list[Standing]:
         async with db.engine.connect() as conn:
             at = await position(conn, subsystem)
         current = [record.route_row(r) for r in _global(rows, subsystem)]
-        if at.record is None and not current:
+        if at.record is None and not current and not _overrides(rows, subsystem):
             continue
         reads = steps.engine_reads(subsystem, implemented)
         now = await shadow_window.snapshot(db, reads)
@@ -278,6 +280,7 @@ async def status(db: Database, implemented: Collection[str]) -> list[Standing]:
                 at,
                 shadow_window.rate_of(shadow_window.window(now, base)),
                 _key(current) != _key(written),
+                len(_overrides(rows, subsystem)),
             )
         )
     return found

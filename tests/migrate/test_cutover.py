@@ -352,6 +352,10 @@ async def test_history_and_status(
     await store.set_route(db, store.RouteSpec(store.Scope("vm"), "legacy"), IMPLEMENTED, "x", "y")
     code, out, _ = await _cli(capsys, "cutover", "status", "--db", url)
     assert "ROUTES CHANGED BY HAND since this step" in out
+    spec = store.RouteSpec(store.Scope("vm", "listVirtualMachines", account="a-1"), "legacy")
+    await store.set_route(db, spec, IMPLEMENTED, "x", "pilot account stays")
+    code, out, _ = await _cli(capsys, "cutover", "status", "--db", url)
+    assert "; 1 account/domain route(s) apply first" in out
     code, out, _ = await _cli(capsys, "route", "history", "--db", url, "--limit", "3")
     assert code == 0 and "set vm" in out
 
