@@ -21,6 +21,7 @@ from compat_api.commands import (
     network,
     os_types,
     resource_icons,
+    routers,
     service_providers,
     ssh,
     ssh_actions,
@@ -78,5 +79,6 @@ def build_registry() -> Registry:
             *configurations.COMMANDS,
             *resource_icons.COMMANDS,
             *user_data.COMMANDS,
+            *routers.COMMANDS,
         ]
     )

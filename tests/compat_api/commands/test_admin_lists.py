@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from schema_bridge.dialect import utc_now
-from schema_bridge.ids import new_uuid
+from schema_bridge.ids import VM_INSTANCE_SEQ, allocate, new_uuid
 from schema_bridge.seed_identity import Credentials
+from schema_bridge.seed_install import insert_row
 from schema_bridge.tables import (
     cluster,
     cluster_details,
@@ -19,6 +20,7 @@ from schema_bridge.tables import (
     domain_details,
     table,
     user_data,
+    vm_instance,
 )
 from tests.compat_api.commands.conformance import (
     check_admin_only,
@@ -309,3 +311,92 @@ async def test_user_data_refusals(api: Api) -> None:
     reply = await api.signed("listUserData", api.user, domainid=api.admin.domain_uuid)
     assert reply.status == 531
     assert reply.error("listuserdataresponse")[1] == 4365
+
+
+# listRouters and listSystemVms
+
+
+async def _add_system_vm(
+    api: Api, name: str, kind: str, owner: Credentials | None = None, **more: Any
+) -> str:
+    """A system VM row (router, console proxy or storage VM) on the first seeded host."""
+    infra = api.seed.infrastructure
+    async with api.db.engine.begin() as conn:
+        vm_id = await allocate(conn, VM_INSTANCE_SEQ)
+        uuid = new_uuid()
+        await insert_row(
+            conn,
+            vm_instance,
+            id=vm_id,
+            name=name,
+            uuid=uuid,
+            instance_name=name,
+            state="Running",
+            guest_os_id=1,
+            data_center_id=infra.zone_id,
+            pod_id=infra.pod_id,
+            host_id=infra.host_ids[0],
+            vnc_password="x",
+            created=utc_now(),
+            type=kind,
+            vm_type=kind,
+            hypervisor_type="Simulator",
+            account_id=owner.account_id if owner else 1,
+            domain_id=owner.domain_id if owner else 1,
+            service_offering_id=api.seed.catalog.small_offering_id,
+        )
+        await conn.execute(insert(table(more.pop("table"))).values(id=vm_id, **more))
+    return uuid
+
+
+async def _add_router(api: Api, name: str, owner: Credentials, **more: Any) -> str:
+    row = {
+        "element_id": 1,
+        "is_redundant_router": 0,
+        "redundant_state": "UNKNOWN",
+        "stop_pending": 0,
+        "role": "VIRTUAL_ROUTER",
+        "public_ip_address": "203.0.113.5",
+        "guest_ip_address": "10.1.1.1",
+        "template_version": "Cloudstack Release 4.20.0 Mon Jan 1",
+        "scripts_version": "abc",
+        **more,
+    }
+    return await _add_system_vm(api, name, "DomainRouter", owner, table="domain_router", **row)
+
+
+async def test_routers_scoped_to_the_caller(api: Api) -> None:
+    mine = await _add_router(api, "r-10-VM", api.user)
+    await _add_router(api, "r-11-VM", api.admin, template_version=None)
+    await _add_router(api, "r-12-VM", api.user, role="INTERNAL_LB_VM")
+    total, items = await listed(api, "listRouters", api.admin, listall="true")
+    assert [i["name"] for i in items] == ["r-10-VM", "r-11-VM"]
+    check_items("listRouters", items)
+    first, second = items
+    assert first["id"] == mine and first["account"] == api.user.account_name
+    assert (first["version"], first["requiresupgrade"], first["role"]) == (
+        "4.20.0",
+        False,
+        "VIRTUAL_ROUTER",
+    )
+    assert (second["version"], second["requiresupgrade"]) == ("UNKNOWN", True)
+    assert first["publicip"] == "203.0.113.5" and first["hostcontrolstate"]
+    assert first["zoneid"] == api.seed.infrastructure.zone_uuid
+    total, items = await listed(api, "listRouters", api.domain_admin, listall="true")
+    assert [i["name"] for i in items] == ["r-10-VM"]
+    assert "hostid" not in items[0] and "publicip" not in items[0]
+    zone = api.seed.infrastructure.zone_uuid
+    total, _ = await listed(
+        api, "listRouters", api.admin, zoneid=zone, listall="true", projectid="-1"
+    )
+    assert total == 0
+    total, items = await listed(api, "listRouters", api.admin, listall="true", keyword="r-11")
+    assert [i["name"] for i in items] == ["r-11-VM"]
+    total, _ = await listed(api, "listRouters", api.admin, listall="true", forvpc="true")
+    assert total == 0
+    await check_paging(api, "listRouters", api.admin, listall="true")
+
+
+async def test_routers_refusals(api: Api) -> None:
+    await check_admin_only(api, "listRouters", api.user)
+    await check_bad_input(api, "listRouters", api.admin)
