@@ -25,6 +25,7 @@ from compat_api.commands import (
     service_providers,
     ssh,
     ssh_actions,
+    system_vms,
     tag_actions,
     tags,
     user_data,
@@ -80,5 +81,6 @@ def build_registry() -> Registry:
             *resource_icons.COMMANDS,
             *user_data.COMMANDS,
             *routers.COMMANDS,
+            *system_vms.COMMANDS,
         ]
     )

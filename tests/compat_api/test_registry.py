@@ -64,7 +64,7 @@ LISTAPIS_FIELDS_ONLY = frozenset(
         "listAlerts",
     }
     # The UI's views, deploy wizard and 4.21 dashboard cards.
-    | {"listConfigurations", "listResourceIcon", "listUserData", "listRouters"}
+    | {"listConfigurations", "listResourceIcon", "listUserData", "listRouters", "listSystemVms"}
 )
 
 

@@ -331,6 +331,7 @@ async def _add_system_vm(
             name=name,
             uuid=uuid,
             instance_name=name,
+            host_name=name,
             state="Running",
             guest_os_id=1,
             data_center_id=infra.zone_id,
@@ -400,3 +401,42 @@ async def test_routers_scoped_to_the_caller(api: Api) -> None:
 async def test_routers_refusals(api: Api) -> None:
     await check_admin_only(api, "listRouters", api.user)
     await check_bad_input(api, "listRouters", api.admin)
+
+
+async def test_system_vms_of_the_zone(api: Api) -> None:
+    infra = api.seed.infrastructure
+    proxy = await _add_system_vm(
+        api,
+        "v-1-VM",
+        "ConsoleProxy",
+        table="console_proxy",
+        public_ip_address="203.0.113.9",
+        active_session=2,
+    )
+    await _add_system_vm(
+        api, "s-2-VM", "SecondaryStorageVm", table="secondary_storage_vm", role="templateProcessor"
+    )
+    await _add_router(api, "r-13-VM", api.user)
+    total, items = await listed(api, "listSystemVms", api.admin, zoneid=infra.zone_uuid)
+    assert total == 2 and [i["name"] for i in items] == ["v-1-VM", "s-2-VM"]
+    check_items("listSystemVms", items)
+    first = items[0]
+    assert first["id"] == proxy and first["systemvmtype"] == "consoleproxy"
+    assert (first["publicip"], first["activeviewersessions"]) == ("203.0.113.9", 2)
+    assert first["zoneid"] == infra.zone_uuid and first["hostcontrolstate"]
+    assert first["isdynamicallyscalable"] is False
+    _, items = await listed(api, "listSystemVms", api.admin, systemvmtype="secondarystoragevm")
+    assert [i["name"] for i in items] == ["s-2-VM"]
+    _, items = await listed(api, "listSystemVms", api.admin, id=proxy)
+    assert [i["name"] for i in items] == ["v-1-VM"]
+    _, items = await listed(api, "listSystemVms", api.admin, keyword="s-2")
+    assert [i["name"] for i in items] == ["s-2-VM"]
+    _, items = await listed(api, "listSystemVms", api.admin, state="Stopped")
+    assert items == []
+    await check_paging(api, "listSystemVms", api.admin)
+
+
+async def test_system_vms_refusals(api: Api) -> None:
+    await check_admin_only(api, "listSystemVms", api.user)
+    await check_admin_only(api, "listSystemVms", api.domain_admin)
+    await check_bad_input(api, "listSystemVms", api.admin)
