@@ -10,6 +10,7 @@ from compat_api.commands import (
     catalog,
     comments,
     configurations,
+    detail_options,
     discovery,
     domains,
     events,
@@ -82,5 +83,6 @@ def build_registry() -> Registry:
             *user_data.COMMANDS,
             *routers.COMMANDS,
             *system_vms.COMMANDS,
+            *detail_options.COMMANDS,
         ]
     )

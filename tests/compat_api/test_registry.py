@@ -64,7 +64,14 @@ LISTAPIS_FIELDS_ONLY = frozenset(
         "listAlerts",
     }
     # The UI's views, deploy wizard and 4.21 dashboard cards.
-    | {"listConfigurations", "listResourceIcon", "listUserData", "listRouters", "listSystemVms"}
+    | {
+        "listConfigurations",
+        "listResourceIcon",
+        "listUserData",
+        "listRouters",
+        "listSystemVms",
+        "listDetailOptions",
+    }
 )
 
 

@@ -440,3 +440,63 @@ async def test_system_vms_refusals(api: Api) -> None:
     await check_admin_only(api, "listSystemVms", api.user)
     await check_admin_only(api, "listSystemVms", api.domain_admin)
     await check_bad_input(api, "listSystemVms", api.admin)
+
+
+# listDetailOptions
+
+
+async def _vm_uuid(api: Api, hypervisor: str) -> str:
+    return await _add_system_vm(
+        api,
+        f"d-{hypervisor}",
+        "DomainRouter",
+        table="domain_router",
+        element_id=1,
+        is_redundant_router=0,
+        redundant_state="UNKNOWN",
+        stop_pending=0,
+        role="INTERNAL_LB_VM",
+    )
+
+
+async def test_detail_options_for_vms(api: Api) -> None:
+    reply = await api.signed("listDetailOptions", api.admin, resourcetype="UserVm")
+    details = reply.inner("listdetailoptionsresponse")["detailoptions"]["details"]
+    assert details["UEFI"] == ["LEGACY", "SECURE"]
+    assert details["keyboard"] == ["uk", "us", "jp", "fr"]
+    assert set(details) == {"UEFI", "keyboard", "cpu.corespersocket", "rootdisksize"}
+    reply = await api.signed("listDetailOptions", api.user, resourcetype="uservm")
+    details = reply.inner("listdetailoptionsresponse")["detailoptions"]["details"]
+    assert "rootdisksize" not in details and "UEFI" in details
+    vm = await _vm_uuid(api, "kvm")
+    async with api.db.engine.begin() as conn:
+        await conn.execute(
+            vm_instance.update().where(vm_instance.c.uuid == vm).values(hypervisor_type="KVM")
+        )
+    reply = await api.signed("listDetailOptions", api.admin, resourcetype="UserVm", resourceid=vm)
+    details = reply.inner("listdetailoptionsresponse")["detailoptions"]["details"]
+    assert details["rootDiskController"] == ["osdefault", "ide", "scsi", "virtio", "virtio-blk"]
+    assert details["iothreads"] == ["enabled"] and "svga.vramSize" not in details
+    reply = await api.signed("listDetailOptions", api.user, resourcetype="VnfTemplate")
+    details = reply.inner("listdetailoptionsresponse")["detailoptions"]["details"]
+    assert details["access_methods"] == ["console", "http", "https", "ssh-key", "ssh-password"]
+    assert len(details) == 15
+
+
+async def test_detail_options_refusals(api: Api) -> None:
+    reply = await api.signed("listDetailOptions", api.user, resourcetype="Nope")
+    assert reply.error("listdetailoptionsresponse") == (431, 4350, "Invalid resource type: Nope")
+    reply = await api.signed("listDetailOptions", api.admin, resourcetype="Zone")
+    assert reply.error("listdetailoptionsresponse") == (530, 4250, "Resource type not supported.")
+    reply = await api.signed("listDetailOptions", api.user, resourcetype="Zone")
+    assert reply.error("listdetailoptionsresponse") == (
+        530,
+        4250,
+        "Internal error executing command, please contact your system administrator",
+    )
+    reply = await api.signed("listDetailOptions", api.user)
+    assert reply.error("listdetailoptionsresponse") == (
+        431,
+        9999,
+        "Unable to execute API command listdetailoptions due to missing parameter resourcetype",
+    )
