@@ -120,6 +120,8 @@ SETTINGS: Final = (
     ("vm.network.throttling.rate", "200", "Network", "NetworkOrchestrationService", "Zone"),
     ("vm.allocation.algorithm", "random", "Advanced", "management-server", None),
     ("cloud.identifier", None, "Hidden", "management-server", None),
+    # The web UI reads it at login (listConfigurations) and fails on an empty answer.
+    ("hypervisor.custom.display.name", "Custom", "Advanced", "management-server", None),
 )
 
 

@@ -114,7 +114,9 @@ def present(
         "checksum": checksum(row.checksum),
         "sourcetemplateid": row.source_uuid,
         "templatetag": row.template_tag,
-        "details": java_hash_map(extras.details) if extras.details else None,
+        # Upstream's default details view always carries the map, empty or not; the 4.21
+        # deploy wizard reads keys from it.
+        "details": java_hash_map(extras.details),
         "downloaddetails": _download_details(copies, full),
         "arch": row.arch,
         "parenttemplateid": row.parent_uuid,

@@ -121,6 +121,7 @@ async def test_templates_fields_for_root_admin(api: Api) -> None:
     assert ubuntu["domain"] == "ROOT" and ubuntu["domainpath"] == "ROOT"
     assert ubuntu["ostypename"] == "Ubuntu 22.04 LTS" and ubuntu["bits"] == 64
     assert ubuntu["childtemplates"] == [] and ubuntu["tags"] == []
+    assert ubuntu["details"] == {}  # the default details view carries the map, even empty
     (copy,) = ubuntu["downloaddetails"]
     assert list(copy) == [
         "downloadState",
