@@ -84,7 +84,7 @@ def _column_problems(table: Table, live: LiveTable, backend: str) -> list[tuple[
     return problems
 
 
-_TODO = {
+_WHAT_TO_DO = {
     "FAIL": "restore the column as CloudStack defines it (compare with a fresh install of the "
     "same version), or run stackshift on a version it declares",
     "WARN": "",
@@ -101,11 +101,13 @@ async def run(target: Target) -> list[Finding]:
     findings = []
     for table in tables:
         if table.name not in live:
-            findings.append(Finding("FAIL", NAME, f"table {table.name} is missing", _TODO["FAIL"]))
+            findings.append(
+                Finding("FAIL", NAME, f"table {table.name} is missing", _WHAT_TO_DO["FAIL"])
+            )
             continue
         for column, problem in _column_problems(table, live[table.name], target.db.backend):
             text_ = f"{table.name}.{column} {problem.text}"
-            findings.append(Finding(problem.status, NAME, text_, _TODO[problem.status]))
+            findings.append(Finding(problem.status, NAME, text_, _WHAT_TO_DO[problem.status]))
     if used.unimportable:
         findings.append(
             Finding(

@@ -13,7 +13,7 @@ from schema_bridge.tables import version
 from schema_bridge.version import database_name
 from tests.compat_api.conftest import db_url_of
 
-TODO = (
+WHAT_TO_DO = (
     "point --db at the CloudStack `cloud` database, upgraded with CloudStack to a version in "
     "4.18-4.22 and not mid-upgrade"
 )
@@ -39,7 +39,7 @@ async def test_not_a_cloudstack_database(database: Database) -> None:
         name = await database_name(conn)
     assert await _lines(database) == [
         f"FAIL version: database {name!r} has no CloudStack `version` table; it is not a "
-        f"CloudStack schema. To do: {TODO}"
+        f"CloudStack schema. To do: {WHAT_TO_DO}"
     ]
 
 
@@ -48,7 +48,7 @@ async def test_unsupported_version(seeded_db: tuple[Database, SeedResult]) -> No
     name = await _add_version(db, "4.23.0.0", "Complete")
     assert await _lines(db) == [
         f"FAIL version: database {name!r} holds CloudStack 4.23.0.0; stackshift supports "
-        f"4.18 to 4.22. To do: {TODO}"
+        f"4.18 to 4.22. To do: {WHAT_TO_DO}"
     ]
 
 
@@ -57,5 +57,5 @@ async def test_mid_upgrade(seeded_db: tuple[Database, SeedResult]) -> None:
     name = await _add_version(db, "4.21.0.0", "Upgrade")
     assert await _lines(db) == [
         f"FAIL version: database {name!r} is in the middle of an upgrade to CloudStack "
-        f"4.21.0.0; finish or roll back the upgrade first. To do: {TODO}"
+        f"4.21.0.0; finish or roll back the upgrade first. To do: {WHAT_TO_DO}"
     ]
