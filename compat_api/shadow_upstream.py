@@ -38,7 +38,7 @@ class Backends:
             raise RuntimeError("no legacy server configured")
         session_id = request.cookies.get("JSESSIONID")
         session = await sessions.find(self.state.db, session_id) if session_id else None
-        raw_query, body, headers = strangler._as_legacy(self.state, request, session)
+        raw_query, body, headers = strangler.as_legacy(self.state, request, session)
         reply = await legacy.call(request.method, raw_query, body, headers)
         return reply.status, reply.body
 

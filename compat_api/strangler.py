@@ -214,10 +214,6 @@ def as_legacy(
     return query, body, headers
 
 
-# The shadow mirror's replay still calls it by its first name.
-_as_legacy = as_legacy
-
-
 def _cookie_with(header: str, session_id: str, key: str) -> str:
     parts = []
     for part in header.split(";"):
