@@ -201,7 +201,8 @@ def as_legacy(
     legacy's session instead (session calls are not signed, so this is safe)."""
     headers = forwarded_headers(req.headers, req.remote, req.scheme)
     mapped = session_bridge.legacy_pair(state, session)
-    if mapped is None:
+    if mapped is None or not _holds_session_key(state, req, session):
+        # Unchanged, legacy refuses a caller who did not present our key (the CSRF check).
         return req.raw_query, req.body, headers
     legacy_id, legacy_key = mapped
     if "Cookie" in headers:
@@ -212,6 +213,16 @@ def as_legacy(
         text = body.decode("latin-1")
         body = _param_replaced(text, "sessionkey", legacy_key).encode("latin-1")
     return query, body, headers
+
+
+def _holds_session_key(state: ServerState, req: ApiRequest, session: SessionRow | None) -> bool:
+    """Legacy's key stands in for ours only for a caller who presented ours where the
+    configuration asks for it, exactly as dispatch checks it on the engine path."""
+    if session is None:
+        return False
+    cookie_key = req.cookies.get("sessionkey")
+    param_key = exact(req.pairs, "sessionkey")
+    return sessions.key_check(session, state.config.sessionkey_locations, cookie_key, param_key)
 
 
 def _cookie_with(header: str, session_id: str, key: str) -> str:
@@ -245,7 +256,7 @@ async def after_engine(
     lowered = (name or "").lower()
     if state.legacy is not None and lowered == "login" and outcome.body.status == 200:
         await session_bridge.login_legacy_too(state, req, outcome)
-    elif state.legacy is not None and lowered == "logout":
+    elif state.legacy is not None and lowered == "logout" and outcome.body.status == 200:
         await session_bridge.logout_legacy_too(state, req, routed.identity.session)
     elif routed.decision.shadow and name:
         body = outcome.body.text.encode("utf-8")

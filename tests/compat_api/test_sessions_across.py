@@ -183,6 +183,22 @@ async def test_engine_login_also_logs_in_to_legacy(twins: Pair) -> None:
     assert (await _session_call(api, ours, "listZones")).status == 401
 
 
+async def test_a_forwarded_call_without_our_session_key_gets_no_legacy_key(twins: Pair) -> None:
+    """A cross-site request rides on the session cookie but cannot know the key: it must not
+    be handed legacy's key on the way, on either backend."""
+    api = twins.front
+    await twins.route("account", "engine")
+    reply, ours = await _login(api, api.user)
+    assert reply.status == 200, reply.text
+    api.client.session.cookie_jar.clear()
+    params = {"command": "listZones", "response": "json", "sessionkey": "not-the-key"}
+    zones = await api.raw("GET", params, cookies={"JSESSIONID": ours["JSESSIONID"]})
+    assert (zones.status, zones.headers["X-Stackshift-Backend"]) == (401, "legacy"), zones.text
+    assert zones.error("listzonesresponse") == (401, None, "unable to verify user credentials")
+    # The holder of the key still gets through, with legacy's pair substituted.
+    assert (await _session_call(api, ours, "listZones")).status == 200
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 async def test_login_routed_to_legacy_is_adopted(twins: Pair, fmt: str) -> None:
     api = twins.front
