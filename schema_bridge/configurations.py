@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Select, Table, or_, select
+from sqlalchemy import Column, ColumnElement, Select, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema_bridge.paging import Page, fetch_page, like_escape
@@ -25,6 +25,7 @@ from schema_bridge.tables import (
 
 # Settings of this category never leave the server, not even to root admins.
 HIDDEN = "Hidden"
+SECURE = "Secure"
 
 # configuration.scope name → (details table, its resource column).
 SCOPE_DETAILS: dict[str, tuple[Table, Column[Any]]] = {
@@ -75,8 +76,11 @@ def _query(f: SettingFilter) -> Select[Any]:
     )
     if f.keyword:
         pattern = like_escape(f.keyword)
-        columns = (c.name, c.instance, c.component, c.description, c.category, c.value)
-        query = query.where(or_(*(col.like(pattern, escape="\\") for col in columns)))
+        columns = (c.name, c.instance, c.component, c.description, c.category)
+        matches: list[ColumnElement[bool]] = [col.like(pattern, escape="\\") for col in columns]
+        # A Secure value is never searched: matching it would reveal it letter by letter.
+        matches.append(and_(c.category != SECURE, c.value.like(pattern, escape="\\")))
+        query = query.where(or_(*matches))
     if f.name:
         query = query.where(c.name.like(like_escape(f.name), escape="\\"))
     for column, wanted in (

@@ -16,8 +16,6 @@ from schema_bridge import configurations
 CONFIGURATION = shapes.Shape(
     "configuration", facts_for("listConfigurations").response_field_names, {}
 )
-# Stored encrypted; answered only as that ciphertext, never decrypted.
-SECURE = "Secure"
 # Parameter naming a resource → (the configuration.scope it selects, the answer's scope).
 SCOPE_PARAMS = {
     "zoneid": ("Zone", "zone"),
@@ -79,7 +77,8 @@ async def _filter(
 
 
 def _present(row: Any, value: str | None, scope_name: str | None, key_set: bool) -> dict[str, Any]:
-    if row.category == SECURE and not key_set:
+    # Secure values are stored encrypted; answered only as that ciphertext, never decrypted.
+    if row.category == configurations.SECURE and not key_set:
         value = None  # without an installation key the stored value is plain text
     return CONFIGURATION.build(
         {

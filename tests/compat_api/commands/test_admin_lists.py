@@ -122,6 +122,9 @@ async def test_configurations_never_show_hidden_or_plain_secure_values(api: Api)
     await _add_setting(api, "test.secure.password", "stored-ciphertext", category="Secure")
     total, items = await listed(api, "listConfigurations", api.admin, name="test.secure.password")
     assert total == 1 and items[0]["value"] == "stored-ciphertext"
+    # A keyword never matches a Secure value: that would reveal it a letter at a time.
+    total, _ = await listed(api, "listConfigurations", api.admin, keyword="stored-cipher")
+    assert total == 0
 
 
 async def test_configurations_of_one_cluster(api: Api) -> None:
