@@ -20,6 +20,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    _add_session_columns()
     op.create_table(
         "stackshift_routes",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
@@ -53,10 +54,21 @@ def upgrade() -> None:
         sa.Column("before", sa.Text, nullable=True),
         sa.Column("after", sa.Text, nullable=True),
     )
-    # Expand only: nullable, so code that does not know them keeps working.
-    with op.batch_alter_table("stackshift_sessions") as batch:
-        batch.add_column(sa.Column("legacy_session", sa.String(512), nullable=True))
-        batch.add_column(sa.Column("legacy_key", sa.String(512), nullable=True))
+
+
+def _add_session_columns() -> None:
+    """Expand only: nullable, so code that does not know them keeps working. The live table is
+    altered first and, on MariaDB, in one statement: a retry after a lock wait starts clean
+    (see migrate/revisions.py)."""
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("stackshift_sessions") as batch:
+            batch.add_column(sa.Column("legacy_session", sa.String(512), nullable=True))
+            batch.add_column(sa.Column("legacy_key", sa.String(512), nullable=True))
+        return
+    op.execute(
+        "ALTER TABLE stackshift_sessions ADD COLUMN legacy_session VARCHAR(512) NULL, "
+        "ADD COLUMN legacy_key VARCHAR(512) NULL"
+    )
 
 
 def downgrade() -> None:
