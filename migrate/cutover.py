@@ -8,10 +8,11 @@ the whole step at once (within a second) or nothing of it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import contextlib
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from compat_api.routing import join_fields
@@ -211,7 +212,55 @@ async def _apply(
     action = record.ROLLBACK if request.rollback else record.CUTOVER
     why = f"{action} {request.subsystem} {at.step} -> {target[0]}: {request.reason}"
     baseline = await shadow_window.snapshot(db, steps.engine_reads(request.subsystem, implemented))
-    async with db.engine.begin() as conn:
+    async with db.engine.connect() as conn, _one_operator(conn, request.subsystem):
+        await _write_step(conn, request, at, target, specs, outcome, implemented, why, baseline)
+
+
+# How long a second operator's cutover of the same subsystem waits for the first.
+LOCK_WAIT_SECONDS = 10
+
+
+@contextlib.asynccontextmanager
+async def _one_operator(conn: AsyncConnection, subsystem: str) -> AsyncIterator[None]:
+    """On MariaDB, one cutover of a subsystem at a time across every host: a named lock held
+    until the step has committed, so a second operator's check reads the first one's rows.
+    SQLite (the single-host demo) serialises writers by itself."""
+    if conn.dialect.name == "sqlite":
+        yield
+        return
+    # Named locks are server-wide: the database's name keeps two clouds on one server apart.
+    database = (await conn.execute(text("SELECT DATABASE()"))).scalar()
+    name = f"stackshift_cutover:{database}:{subsystem}"
+    got = (
+        await conn.execute(
+            text("SELECT GET_LOCK(:name, :wait)"), {"name": name, "wait": LOCK_WAIT_SECONDS}
+        )
+    ).scalar()
+    await conn.commit()  # GET_LOCK is not transactional; the step starts a fresh snapshot
+    if got != 1:
+        raise CutoverRefusedError(
+            f"REFUSED order: another cutover of {subsystem} is in progress; try again"
+        )
+    try:
+        yield
+    finally:
+        await conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+        await conn.commit()
+
+
+async def _write_step(
+    conn: AsyncConnection,
+    request: Request,
+    at: Position,
+    target: tuple[Step, int],
+    specs: list[store.RouteSpec],
+    outcome: Outcome,
+    implemented: Collection[str],
+    why: str,
+    baseline: shadow_window.Snapshot,
+) -> None:
+    action = record.ROLLBACK if request.rollback else record.CUTOVER
+    async with conn.begin():
         if (await position(conn, request.subsystem)).record != at.record:
             raise CutoverRefusedError(
                 f"REFUSED order: another cutover of {request.subsystem} happened meanwhile; "

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 
 from compat_api.cli import main
 from compat_api.commands import build_registry
@@ -380,3 +380,21 @@ async def test_a_cutover_committed_meanwhile_refuses_the_second(
     )
     async with db.engine.connect() as conn:
         assert [r.percent for r in await cutover_record.records(conn, "vm")] == [50]
+
+
+# SQLite (the one-host demo) serialises writers itself; the named lock is MariaDB's.
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+async def test_a_cutover_in_progress_elsewhere_refuses_the_second(
+    seeded_db: tuple[Database, SeedResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, _ = seeded_db
+    monkeypatch.setattr(cutover, "LOCK_WAIT_SECONDS", 0)
+    async with db.engine.connect() as other:
+        lock = f"stackshift_cutover:{(await other.execute(text('SELECT DATABASE()'))).scalar()}:vm"
+        taken = await other.execute(text("SELECT GET_LOCK(:lock, 0)"), {"lock": lock})
+        assert taken.scalar() == 1
+        with pytest.raises(cutover.CutoverRefusedError) as refused:
+            await cutover.run(db, _ask("mirror"), IMPLEMENTED)
+        await other.execute(text("SELECT RELEASE_LOCK(:lock)"), {"lock": lock})
+    assert str(refused.value) == "REFUSED order: another cutover of vm is in progress; try again"
+    assert (await cutover.run(db, _ask("mirror"), IMPLEMENTED)).applied
