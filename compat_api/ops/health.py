@@ -53,7 +53,7 @@ def legacy_target(url: str) -> str:
         return "(unparsable URL)"
 
 
-def _scrubbed(text: str, url: str) -> str:
+def scrubbed(text: str, url: str) -> str:
     """An error text without the URL's credentials, whatever the library put in it."""
     try:
         parsed = URL(url)
@@ -92,7 +92,7 @@ async def check_legacy(url: str) -> Check:
             status = response.status
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         reason = _reason(exc) if str(exc) else "no answer"
-        return Check(False, None, _scrubbed(reason, url), target)
+        return Check(False, None, scrubbed(reason, url), target)
     latency = round((time.perf_counter() - started) * 1000, 2)
     if status >= 500:
         return Check(False, latency, f"answered HTTP {status}", target)

@@ -14,7 +14,7 @@ import aiohttp
 from sqlalchemy import select
 
 from compat_api.commands import build_registry
-from compat_api.ops.health import legacy_target
+from compat_api.ops.health import legacy_target, scrubbed
 from compat_api.signing import sign
 from migrate.checks import Finding, Target
 from schema_bridge import encryption
@@ -145,7 +145,8 @@ async def run(target: Target) -> list[Finding]:
             Finding(
                 "FAIL",
                 NAME,
-                f"cannot reach {legacy_target(url)}: {type(error).__name__} {error}",
+                f"cannot reach {legacy_target(url)}: "
+                f"{type(error).__name__} {scrubbed(str(error), url)}",
                 "check the URL and that the management server is running",
             )
         ]

@@ -56,3 +56,12 @@ async def test_unreachable(api: Api) -> None:
     assert finding.status == "FAIL"
     assert finding.found.startswith(f"cannot reach {url}: ClientConnectorError")
     assert finding.todo == "check the URL and that the management server is running"
+
+
+async def test_an_unusable_url_never_shows_its_password(api: Api) -> None:
+    url = "http://ops:s3cr3t-pw@127.0.0.1:99999/client/api"  # the port is out of range
+    (finding,) = await legacy_api.run(_target(api, url))
+    assert finding.status == "FAIL" and "s3cr3t-pw" not in finding.line()
+    assert finding.found == (
+        "cannot reach (unparsable URL): InvalidUrlClientError the legacy URL is not a valid URL"
+    )
