@@ -201,4 +201,7 @@ async def seeded_db(
         if backend == "sqlite":
             await drop_database(url)
         else:
-            pool.give_back(name)  # reset in the background
+            # Reset in the background; a test that changed the schema gets its clone replaced.
+            pool.give_back(
+                name, altered=request.node.get_closest_marker("alters_schema") is not None
+            )

@@ -39,6 +39,8 @@ def connect(server: str, database: str | None = None) -> pymysql.connections.Con
 class Clone:
     name: str
     clean_since: datetime
+    # Its schema was changed (later-release revisions): rows cannot be reset, it is replaced.
+    altered: bool = False
 
 
 @dataclass
@@ -74,8 +76,8 @@ class ClonePool:
             self._clean[clone.name] = clone.clean_since
             return clone.name
 
-    def give_back(self, name: str) -> None:
-        self._used.put(Clone(name, self._clean.pop(name)))
+    def give_back(self, name: str, *, altered: bool = False) -> None:
+        self._used.put(Clone(name, self._clean.pop(name), altered))
 
     def close(self) -> None:
         self._used.put(None)
@@ -106,7 +108,7 @@ class ClonePool:
             for _ in range(self.size):
                 self._ready.put(self._clone())
             while (used := self._used.get()) is not None:
-                self._ready.put(self._reset(used))
+                self._ready.put(self._replace(used) if used.altered else self._reset(used))
         except BaseException as error:  # surfaced to the test that waits in take()
             self._error = error
 
@@ -125,6 +127,11 @@ class ClonePool:
                 if rows:
                     cur.execute(f"INSERT INTO `{table}` SELECT * FROM `{self.template}`.`{table}`")
             return Clone(name, self._now(cur))
+
+    def _replace(self, used: Clone) -> Clone:
+        with connect(self.server) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{used.name}`")
+        return self._clone()
 
     @staticmethod
     def _now(cur: pymysql.cursors.Cursor) -> datetime:

@@ -104,6 +104,7 @@ async def upgrade_one(
     return code, new
 
 
+@pytest.mark.alters_schema
 async def test_rolling_upgrade_with_an_expand_migration(
     seeded_db: tuple[Database, SeedResult], tmp_path: Path
 ) -> None:
