@@ -22,6 +22,7 @@ from compat_api.ops.runtime import OPS
 from compat_api.read_cache import ReadCache
 from compat_api.registry import Registry
 from compat_api.routing import RouteWatcher
+from compat_api.sessions import SessionCache
 from compat_api.settings import Settings
 from engine.hosts import HostDrivers
 from engine.hypervisor.registry import DriverRegistry, HypervisorSettings
@@ -173,9 +174,11 @@ async def build_state(
         infra_reads=ReadCache(settings.auth_cache_seconds),
     )
     await config.refresh(db)
-    return ServerState(
+    state = ServerState(
         settings, db, registry or build_registry(), config, KeyCache(settings.auth_cache_seconds)
     )
+    state.session_cache = SessionCache(settings.auth_cache_seconds)
+    return state
 
 
 def start_engine(settings: Settings, db: Database) -> JobRunner:

@@ -47,7 +47,7 @@ class KeyCache:
         hit = self._entries.get(api_key)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
-        async with db.engine.connect() as conn:
+        async with db.reader.connect() as conn:
             record = await accounts.user_by_api_key(conn, api_key)
         if len(self._entries) > 10_000:
             self._entries.clear()

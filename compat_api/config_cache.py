@@ -63,7 +63,7 @@ class ServerConfig:
         return (self.values.get("api.key.access") or "true").lower() == "true"
 
     async def refresh(self, db: Database) -> None:
-        async with db.engine.connect() as conn:
+        async with db.reader.connect() as conn:
             self.values = await configuration.values(conn, _NAMES)
         self._rules.clear()
 
@@ -72,7 +72,7 @@ class ServerConfig:
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.refresh_seconds:
             return cached[1]
-        async with db.engine.connect() as conn:
+        async with db.reader.connect() as conn:
             rules = compile_rules(await accounts.role_rules(conn, role_id))
         self._rules[role_id] = (now, rules)
         return rules

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
-from compat_api import errors, logs, params, render, roles, sessions
+from compat_api import errors, logs, params, render, roles, routing, sessions
 from compat_api.async_jobs import EngineHandle
 from compat_api.auth import KeyCache, to_caller, verify_api_key
 from compat_api.caller import Caller
@@ -17,7 +17,7 @@ from compat_api.config_cache import ServerConfig
 from compat_api.context import CallContext
 from compat_api.registry import Command, Registry
 from compat_api.settings import Settings
-from schema_bridge import accounts, db_errors, lookups
+from schema_bridge import db_errors, lookups
 from schema_bridge.db import Database
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ class ServerState:
     routes: RouteWatcher | None = None
     legacy: LegacyClient | None = None
     shadow: ShadowSink | None = None
+    # Browser sessions as last read (ttl 0: always read from the database).
+    session_cache: sessions.SessionCache = field(default_factory=lambda: sessions.SessionCache(0))
 
 
 @dataclass
@@ -92,19 +94,18 @@ async def _session_caller(
     state: ServerState, req: ApiRequest, session_id: str, command: Command | None
 ) -> Caller:
     root = command.response_name if command else "errorresponse"
-    row = await sessions.find(state.db, session_id)
+    row = await sessions.find(state.db, session_id, state.session_cache)
     cookie_key = req.cookies.get("sessionkey")
     param_key = exact(req.pairs, "sessionkey")
     if row is None or not sessions.key_check(
         row, state.config.sessionkey_locations, cookie_key, param_key
     ):
         if row is not None:
-            await sessions.destroy(state.db, session_id)
+            await sessions.destroy(state.db, session_id, state.session_cache)
         raise errors.session_error(root)
-    async with state.db.engine.connect() as conn:
-        record = await accounts.user_by_id(conn, row.user_id)
+    record = await state.session_cache.user(state.db, row.user_id)
     if record is None or not record.enabled:
-        await sessions.destroy(state.db, session_id)
+        await sessions.destroy(state.db, session_id, state.session_cache)
         raise errors.session_error(root)
     return to_caller(record)
 
@@ -175,7 +176,7 @@ async def run(
         args = await parse_args(state, command, req.pairs)
         ctx = CallContext(
             caller,
-            state.db,
+            state.db.read_only if routing.is_read_only(command.name) else state.db,
             command,
             state.registry,
             state.config,

@@ -26,7 +26,7 @@ def _domain_path(raw: str | None) -> str:
 
 async def _domain_id(state: ServerState, raw: dict[str, str]) -> int:
     ref = raw.get("domainid")
-    async with state.db.engine.connect() as conn:
+    async with state.db.reader.connect() as conn:
         if ref:
             if not (ref.isdigit() or params.is_uuid(ref)):
                 raise errors.ApiError(
@@ -88,7 +88,7 @@ async def _authenticate(state: ServerState, raw: dict[str, str]) -> UserRecord:
     if not password:
         raise errors.missing_param("login", "password")
     domain_id = await _domain_id(state, raw)
-    async with state.db.engine.connect() as conn:
+    async with state.db.reader.connect() as conn:
         record = await accounts.user_for_login(conn, username, domain_id)
     failed = (
         f"Failed to authenticate user {username} in domain {domain_id}; "
@@ -137,8 +137,11 @@ async def login(state: ServerState, req: ApiRequest) -> Outcome:
         )
     old = req.cookies.get("JSESSIONID")
     if old:
-        await sessions.destroy(state.db, old)
-    new = await sessions.create(state.db, record.user_id, state.config.session_timeout_s)
+        await sessions.destroy(state.db, old, state.session_cache)
+    new = await sessions.create(
+        state.db, record.user_id, state.config.session_timeout_s, state.session_cache
+    )
+    state.session_cache.keep_user(record)
     fields = login_fields(
         record, new.session_key, state.config.session_timeout_s, state.settings.management_server_id
     )
@@ -149,10 +152,10 @@ async def login(state: ServerState, req: ApiRequest) -> Outcome:
 async def logout(state: ServerState, req: ApiRequest) -> Outcome:
     fmt = render.response_format(exact(req.pairs, "response"))
     session_id = req.cookies.get("JSESSIONID")
-    row = await sessions.find(state.db, session_id) if session_id else None
+    row = await sessions.find(state.db, session_id, state.session_cache) if session_id else None
     if session_id is None or row is None:
         error = errors.ApiError(errors.PARAM_ERROR, "Session not found for the logout process.")
         return Outcome(render.render_error("logoutresponse", error, fmt, None), "logout")
-    await sessions.destroy(state.db, session_id)
+    await sessions.destroy(state.db, session_id, state.session_cache)
     body = render.render("logoutresponse", {"description": "success"}, fmt, None)
     return Outcome(body, "logout", clear_cookies=sorted(req.cookies))

@@ -97,7 +97,9 @@ async def adopt_legacy_login(state: ServerState, reply: LegacyReply) -> None:
         return
     sealed = _sealed(state, session_id, session_key)
     timeout = state.config.session_timeout_s
-    await sessions.adopt(state.db, session_id, session_key, int(user_id), timeout, sealed)
+    await sessions.adopt(
+        state.db, session_id, session_key, int(user_id), timeout, sealed, state.session_cache
+    )
 
 
 async def login_legacy_too(state: ServerState, req: ApiRequest, outcome: Outcome) -> None:
@@ -118,7 +120,9 @@ async def login_legacy_too(state: ServerState, req: ApiRequest, outcome: Outcome
     if found is None:
         _warn(req, f"legacy refused the login the engine accepted (HTTP {reply.status})")
         return
-    await sessions.map_legacy(state.db, ours, _sealed(state, found[0], found[1]))
+    await sessions.map_legacy(
+        state.db, ours, _sealed(state, found[0], found[1]), state.session_cache
+    )
 
 
 async def logout_legacy_too(state: ServerState, req: ApiRequest, row: SessionRow | None) -> None:

@@ -36,9 +36,12 @@ class Backends:
         legacy = self.state.legacy
         if legacy is None:
             raise RuntimeError("no legacy server configured")
+        state = self.state
         session_id = request.cookies.get("JSESSIONID")
-        session = await sessions.find(self.state.db, session_id) if session_id else None
-        raw_query, body, headers = strangler.as_legacy(self.state, request, session)
+        session = None
+        if session_id:
+            session = await sessions.find(state.db, session_id, state.session_cache)
+        raw_query, body, headers = strangler.as_legacy(state, request, session)
         reply = await legacy.call(request.method, raw_query, body, headers)
         return reply.status, reply.body
 

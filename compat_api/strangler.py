@@ -30,7 +30,7 @@ from compat_api.legacy import (
 )
 from compat_api.routing import ENGINE, LEGACY, Decision, MirrorCall, RouteTable, is_read_only
 from compat_api.signing import java_url_encode, sign
-from schema_bridge import accounts, encryption
+from schema_bridge import encryption
 from schema_bridge.accounts import UserRecord
 from schema_bridge.sessions import SessionRow
 
@@ -85,13 +85,12 @@ def _from_record(record: UserRecord | None, session: SessionRow | None = None) -
 async def identify(state: ServerState, req: ApiRequest, need_caller: bool) -> Identity:
     session_id = req.cookies.get("JSESSIONID")
     if session_id is not None:
-        row = await sessions.find(state.db, session_id)
+        row = await sessions.find(state.db, session_id, state.session_cache)
         if row is None:
             return Identity(unknown_session=True)
         if not need_caller:
             return Identity(session=row)
-        async with state.db.engine.connect() as conn:
-            return _from_record(await accounts.user_by_id(conn, row.user_id), row)
+        return _from_record(await state.session_cache.user(state.db, row.user_id), row)
     api_key = _first(req.pairs, "apikey")
     if not need_caller or not api_key:
         return Identity()

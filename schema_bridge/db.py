@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,12 @@ class Database:
         read-then-write sequences safe but serialises them; pure reads need not wait.
         """
         return self.engine.execution_options(**{READ_ONLY_OPTION: True})
+
+    @functools.cached_property
+    def read_only(self) -> Database:
+        """This database for work that only reads (a list command): the same pool, whose
+        transactions take no write lock on SQLite, so a burst of reads does not queue."""
+        return Database(self.reader, self.backend, self.display_url)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
