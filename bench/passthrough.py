@@ -2,14 +2,20 @@
 """What the legacy passthrough costs: the same calls straight to an upstream and through
 stackshift forwarding to it, in one run, with the ratios printed.
 
-The upstream is a small aiohttp server (its own process) answering every call with a
-recorded-shape listZones body, after --upstream-ms (the time legacy would spend); stackshift runs `serve --legacy-url` with one worker and no
-routes, so every call is forwarded. wrk (Debian package `wrk`) drives both: one connection
-for latency (p50/p99), then --connections for throughput. Targets: < 1 ms added at p50 and
->= 90% of the direct throughput.
+Two upstreams stand in for legacy (--upstream):
+- `echo` (default): a small aiohttp server (its own process) answering every call with a
+  recorded-shape listZones body after --upstream-ms; at 0 ms it does no work at all, which
+  shows stackshift's own cost per call;
+- `stackshift`: a real CloudStack API server, a second `stackshift serve` on its own seeded
+  SQLite database (as the routing tests use for legacy), answering a signed listZones
+  with its signature check, database read and rendering, as a management server would.
+stackshift runs `serve --legacy-url` with one worker and no routes, so every call is
+forwarded. wrk (Debian package `wrk`) drives both: one connection for latency (p50/p99),
+then --connections for throughput. Targets: < 1 ms added at p50 and >= 90% of the direct
+throughput.
 
 Usage: python bench/passthrough.py [--seconds 10] [--connections 16] [--workers 1]
-       [--upstream-ms 0] [--db PATH_OR_URL]
+       [--upstream echo|stackshift] [--upstream-ms 0] [--db PATH_OR_URL]
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from compat_api.signing import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = (
@@ -86,18 +96,47 @@ def run_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
     return figures
 
 
-def prepare_db(db: str | None, workdir: Path) -> str:
-    if db:
-        return db
-    path = workdir / "bench.db"
-    subprocess.run(
+def seed_db(path: Path) -> tuple[str, str]:
+    """A new seeded SQLite cloud; the root admin's api and secret keys (the first pair
+    `db init` prints)."""
+    out = subprocess.run(
         [sys.executable, "-m", "compat_api.cli", "db", "init", "--db", str(path), "--hosts", "1"],
         cwd=ROOT,
         check=True,
         capture_output=True,
+        text=True,
         env={**os.environ, "STACKSHIFT_ENCRYPTION_KEY": "bench-key"},
-    )
+    ).stdout
+    api_key = re.search(r"api key\s*:\s*(\S+)", out)
+    secret = re.search(r"secret key\s*:\s*(\S+)", out)
+    if api_key is None or secret is None:
+        raise SystemExit(f"db init printed no keys: {out}")
+    return api_key.group(1), secret.group(1)
+
+
+def prepare_db(db: str | None, workdir: Path) -> str:
+    if db:
+        return db
+    path = workdir / "bench.db"
+    seed_db(path)
     return str(path)
+
+
+def start_upstream(args: argparse.Namespace, workdir: Path, port: int) -> tuple[Any, str]:
+    """(the upstream process, the query every call sends)."""
+    env = {**os.environ, "STACKSHIFT_ENCRYPTION_KEY": "bench-key"}
+    if args.upstream == "echo":
+        command = [sys.executable, __file__, "--serve-upstream", str(port),
+                   "--upstream-ms", str(args.upstream_ms)]  # fmt: skip
+        return subprocess.Popen(command, cwd=ROOT, env=env), QUERY
+    api_key, secret = seed_db(workdir / "legacy.db")
+    pairs = {"command": "listZones", "response": "json", "apiKey": api_key}
+    pairs["signature"] = sign(pairs.items(), secret)
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in pairs.items())
+    log = (workdir / "legacy.log").open("wb")
+    command = [sys.executable, "-m", "compat_api.cli", "serve", "--db",
+               str(workdir / "legacy.db"), "--port", str(port), "--workers", "1"]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), query
 
 
 def main() -> int:
@@ -108,6 +147,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="stackshift worker processes")
     parser.add_argument(
         "--upstream-ms", type=float, default=0.0, help="time the upstream spends per call (0)"
+    )
+    parser.add_argument(
+        "--upstream",
+        choices=("echo", "stackshift"),
+        default="echo",
+        help="the stand-in legacy server: a canned answer, or a real stackshift (echo)",
     )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -120,11 +165,7 @@ def main() -> int:
     db = prepare_db(args.db, workdir)
     up_port, ss_port = free_port(), free_port()
     env = {**os.environ, "STACKSHIFT_ENCRYPTION_KEY": "bench-key"}
-    upstream = subprocess.Popen(
-        [sys.executable, __file__, "--serve-upstream", str(up_port),
-         "--upstream-ms", str(args.upstream_ms)],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    upstream, query = start_upstream(args, workdir, up_port)
     legacy_url = f"http://127.0.0.1:{up_port}/client/api"
     server_log = (workdir / "stackshift.log").open("wb")
     server = subprocess.Popen(
@@ -133,8 +174,8 @@ def main() -> int:
         cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        direct = f"{legacy_url}?{QUERY}"
-        through = f"http://127.0.0.1:{ss_port}/client/api?{QUERY}"
+        direct = f"{legacy_url}?{query}"
+        through = f"http://127.0.0.1:{ss_port}/client/api?{query}"
         wait_ready(direct)
         wait_ready(through)
         results = {}
@@ -154,8 +195,7 @@ def main() -> int:
 def report(results: dict[str, tuple[dict[str, float], dict[str, float]]], args: object) -> None:
     print(
         f"load average: {os.getloadavg()[0]:.2f}   cores: {os.cpu_count()}   "
-        f"stackshift workers: {getattr(args, 'workers', 1)}   "
-        f"upstream service time: {getattr(args, 'upstream_ms', 0.0)} ms"
+        f"stackshift workers: {getattr(args, 'workers', 1)}   upstream: {_upstream(args)}"
     )
     for name, (latency, load) in results.items():
         print(
@@ -170,6 +210,12 @@ def report(results: dict[str, tuple[dict[str, float], dict[str, float]]], args: 
         f"added p50 {added:.3f} ms (target < 1 ms)   throughput through/direct {ratio:.0%} "
         "(target >= 90%)"
     )
+
+
+def _upstream(args: object) -> str:
+    if getattr(args, "upstream", "echo") == "stackshift":
+        return "a stackshift server on its own SQLite database (signed listZones)"
+    return f"canned answer after {getattr(args, 'upstream_ms', 0.0)} ms"
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -16,10 +17,20 @@ from compat_api.ops import metrics, one_line_logs
 from compat_api.settings import Settings
 
 
+async def _freeze_startup_objects(_app: web.Application) -> None:
+    """Startup leaves ~200,000 long-lived objects (the registry, the API facts, modules);
+    left in the collector's oldest generation, each full collection walks all of them,
+    a 40-50 ms pause in the middle of some request. Frozen, they are never walked again."""
+    gc.collect()
+    gc.freeze()
+
+
 def _serve_one(settings: Settings) -> None:
     logs.configure(settings.debug_log)
     one_line_logs.install()
     app = create_app(settings)
+    # After the application's own start-up (cleanup contexts run first).
+    app.on_startup.append(_freeze_startup_objects)
     ops.handle_sigterm(app, settings.drain_delay_seconds)
     web.run_app(
         app,
