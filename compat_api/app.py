@@ -24,6 +24,7 @@ from compat_api.registry import Registry
 from compat_api.routing import RouteWatcher
 from compat_api.sessions import SessionCache
 from compat_api.settings import Settings
+from compat_api.zone_snapshot import ZoneSnapshot
 from engine.hosts import HostDrivers
 from engine.hypervisor.registry import DriverRegistry, HypervisorSettings
 from engine.jobs.runner import JobRunner, RunnerSettings
@@ -172,6 +173,7 @@ async def build_state(
         cloudstack_version=version,
         refresh_seconds=settings.config_refresh_seconds,
         infra_reads=ReadCache(settings.auth_cache_seconds),
+        zones=ZoneSnapshot(settings.config_refresh_seconds),
     )
     await config.refresh(db)
     state = ServerState(
@@ -226,6 +228,7 @@ def create_app(
         database = await open_database(settings.db_url) if db is None else db
         state = await build_state(settings, database, registry)
         app[STATE] = state
+        await state.config.zones.start(database)
         runner = start_engine(settings, database) if settings.engine_enabled else None
         if runner is not None:
             await runner.start()
@@ -235,6 +238,7 @@ def create_app(
         yield
         await shadow_upstream.stop_mirror(state, mirror)
         await _stop_strangler(state)
+        await state.config.zones.stop()
         if runner is not None:
             await runner.stop(settings.drain_seconds)
         if own:

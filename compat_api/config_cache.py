@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from compat_api.read_cache import ReadCache
 from compat_api.roles import CompiledRule, compile_rules
+from compat_api.zone_snapshot import ZoneSnapshot
 from schema_bridge import accounts, configuration
 from schema_bridge.db import Database
 
@@ -30,6 +31,8 @@ class ServerConfig:
     refresh_seconds: float = 10.0
     # Hot reads of rarely changing infrastructure rows (zones), per process.
     infra_reads: ReadCache[object] = field(default_factory=lambda: ReadCache(0.0))
+    # Zones and domains in memory (not used when refresh_seconds is 0).
+    zones: ZoneSnapshot = field(default_factory=lambda: ZoneSnapshot(0.0))
 
     def _int(self, name: str, default: int) -> int:
         raw = self.values.get(name)

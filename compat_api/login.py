@@ -142,6 +142,8 @@ async def login(state: ServerState, req: ApiRequest) -> Outcome:
         state.db, record.user_id, state.config.session_timeout_s, state.session_cache
     )
     state.session_cache.keep_user(record)
+    if record.role_id:  # every call of this session checks them; read them now, not then
+        await state.config.role_rules(state.db, record.role_id)
     fields = login_fields(
         record, new.session_key, state.config.session_timeout_s, state.settings.management_server_id
     )

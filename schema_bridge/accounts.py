@@ -143,14 +143,26 @@ async def set_api_keys(
     )
 
 
-async def ancestor_domain_ids(conn: AsyncConnection, path: str) -> tuple[int, ...]:
-    """The domain at `path` and every domain above it (ROOT included)."""
+def domain_path_prefixes(path: str) -> list[str]:
+    """The paths of the domain at `path` and of every domain above it, ROOT ("/") first."""
     prefixes = ["/"]
     parts = [p for p in path.strip("/").split("/") if p]
     for index in range(len(parts)):
         prefixes.append("/" + "/".join(parts[: index + 1]) + "/")
+    return prefixes
+
+
+async def ancestor_domain_ids(conn: AsyncConnection, path: str) -> tuple[int, ...]:
+    """The domain at `path` and every domain above it (ROOT included)."""
+    prefixes = domain_path_prefixes(path)
     query = select(domain.c.id).where(domain.c.path.in_(prefixes), domain.c.removed.is_(None))
     return tuple(int(i) for i in (await conn.execute(query)).scalars())
+
+
+async def domain_ids_by_path(conn: AsyncConnection) -> dict[str, int]:
+    """Every live domain's path and id."""
+    query = select(domain.c.path, domain.c.id).where(domain.c.removed.is_(None))
+    return {str(path): int(id_) for path, id_ in (await conn.execute(query)).all()}
 
 
 @dataclass(frozen=True)

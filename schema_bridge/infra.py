@@ -68,6 +68,32 @@ async def zones(conn: AsyncConnection, f: ZoneFilter, offset: int, limit: int | 
     return await fetch_page(conn, _zones_query(f), offset, limit)
 
 
+async def all_zones(conn: AsyncConnection) -> list[Any]:
+    """Every zone, in listing order, for a snapshot that `zone_matches` then filters."""
+    return list((await conn.execute(_zones_query(ZoneFilter()))).all())
+
+
+def zone_matches(row: Any, f: ZoneFilter, names_ignore_case: bool) -> bool:
+    """`_zones_query`'s filter on one row of `all_zones`. MariaDB compares names without
+    regard to case (its collation), SQLite exactly; LIKE ignores ASCII case on both."""
+    if f.ids and row.id not in f.ids:
+        return False
+    if f.name is not None:
+        same = row.name.casefold() == f.name.casefold() if names_ignore_case else row.name == f.name
+        if not same:
+            return False
+    if f.keyword and f.keyword.casefold() not in (row.name or "").casefold():
+        return False
+    if f.networktype and row.networktype != f.networktype:
+        return False
+    if f.domain_id is not None and row.domain_id != f.domain_id:
+        return False
+    if f.enabled_only and row.allocation_state != "Enabled":
+        return False
+    visible = f.visible_domain_ids
+    return visible is None or row.domain_id is None or row.domain_id in visible
+
+
 def _exact_or_like(
     query: Select[Any], column: ColumnElement[Any], name: str | None, keyword: str | None
 ) -> Select[Any]:
