@@ -270,12 +270,16 @@ class Load:
         return str(done["id"])
 
 
-async def cli(*argv: str) -> tuple[int, str]:
-    """The `stackshift` command line as an operator runs it (its own process, so it does not
-    compete with the client threads for this one's interpreter), with what it printed."""
+async def cli(*argv: str, niceness: int | None = None) -> tuple[int, str]:
+    """The `stackshift` program as an operator runs it (its own process, so it does not
+    compete with the client threads for this one's interpreter), with what it printed.
+    `niceness` overrides the priority operator commands lower themselves to (launch.py)."""
+    env = dict(os.environ)
+    if niceness is not None:
+        env["STACKSHIFT_NICE"] = str(niceness)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "compat_api.cli", *argv,
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable, "-m", "compat_api.launch", *argv,
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await process.communicate()
     return int(process.returncode or 0), out.decode(errors="replace")
