@@ -10,7 +10,11 @@ instance has the new routes) and the time after it, the requests made, the faile
 and p50/p99 latency; then, per step, p99 before, during and after it. Target: 0 errors,
 p99 during a switch within 2x of the p99 before that step.
 
-Usage: python -m bench.cutover [--workers 4] [--dwell 8] [--min-samples 50] [--shadow-percent 100]
+Each figure pools --rounds runs of the drill (back to legacy in between): a switch lasts
+two or three seconds, too few requests for one p99 to mean much.
+
+Usage: python -m bench.cutover [--rounds 3] [--workers 4] [--dwell 8] [--min-samples 50]
+       [--shadow-percent 100]
 """
 
 from __future__ import annotations
@@ -74,44 +78,74 @@ def _engine_shares(calls: list[Call]) -> str:
 
 
 async def _steps(url: str, load: Load, args: argparse.Namespace, db_url: str) -> list[str]:
+    """Take the drill's steps `args.rounds` times (back to legacy in between); returns the
+    phases in order, each name ending in its round (" #2")."""
     db = await open_database(db_url)
     implemented = build_registry().names()
-    order = ["before"]
     limits = ["--min-samples", str(args.min_samples), "--max-diff-rate", str(args.max_diff_rate)]
+    order = ["before #1"]
     try:
         await asyncio.sleep(args.dwell)  # warm-up: first connections, first deploys
-        load.phase = "before"
+        load.phase = order[0]
         await asyncio.sleep(args.dwell)
-        for number, (action, step) in enumerate(DRILL, 1):
-            name = f"{number}. {action} {step or 'back'}"
-            if needs_samples(action, step):
-                await wait_for_samples(db, "vm", args.min_samples, implemented)
-            load.phase = f"{SWITCHING}: {name}"
-            sampled = ["--percent", str(args.shadow_percent)] if step in SAMPLED else []
-            code, out = await cli(*step_argv(url, action, step, [*limits, *sampled]))
-            print(out.rstrip())
-            if code != 0:
-                raise SystemExit(f"step refused: {name}")
-            await asyncio.sleep(SETTLE_SECONDS)
-            load.phase = f"after: {name}"
-            order += [f"{SWITCHING}: {name}", f"after: {name}"]
-            await asyncio.sleep(args.dwell)
+        for round_ in range(1, args.rounds + 1):
+            if round_ > 1:
+                await _take(load, order, f"0. reset to legacy #{round_}", _reset_argv(url), args)
+            for number, (action, step) in enumerate(DRILL, 1):
+                if needs_samples(action, step):
+                    await wait_for_samples(db, "vm", args.min_samples, implemented)
+                sampled = ["--percent", str(args.shadow_percent)] if step in SAMPLED else []
+                argv = step_argv(url, action, step, [*limits, *sampled])
+                name = f"{number}. {action} {step or 'back'} #{round_}"
+                await _take(load, order, name, argv, args)
     finally:
         await db.dispose()
     return order
 
 
+async def _take(
+    load: Load, order: list[str], name: str, argv: list[str], args: argparse.Namespace
+) -> None:
+    """One step with the CLI: the switch phase, then the steady phase after it."""
+    load.phase = f"{SWITCHING}: {name}"
+    code, out = await cli(*argv)
+    print(out.rstrip())
+    if code != 0:
+        raise SystemExit(f"step refused: {name}")
+    await asyncio.sleep(SETTLE_SECONDS)
+    load.phase = f"after: {name}"
+    order += [f"{SWITCHING}: {name}", f"after: {name}"]
+    await asyncio.sleep(args.dwell)
+
+
+def _reset_argv(url: str) -> list[str]:
+    return [
+        "rollback", "vm", "--to", "legacy", "--db", url, "--who", "drill",
+        "--reason", "bench: next round", "--wait", "30",
+    ]  # fmt: skip
+
+
+def _base(phase: str) -> str:
+    return phase.rsplit(" #", 1)[0]
+
+
+def _pooled(load: Load, phases: list[str]) -> list[Call]:
+    wanted = set(phases)
+    return [c for c in load.calls if c.phase in wanted]
+
+
 def _report(load: Load, order: list[str], argv: list[str]) -> None:
-    rows = [_row(phase, [c for c in load.calls if c.phase == phase]) for phase in order]
+    names = list(dict.fromkeys(_base(p) for p in order))
+    rows = [_row(n, _pooled(load, [p for p in order if _base(p) == n])) for n in names]
     print(f"\n$ {' '.join(shlex.quote(a) for a in argv)}")
     print(
-        f"{'phase':<28}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'phase (all rounds)':<28}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}"
         f"  engine share of vm reads / writes"
     )
     for name, count, errors, p50, p99, shares in rows:
         print(f"{name:<28}{count:>9}{errors:>8}{p50:>9.1f}{p99:>9.1f}  {shares}")
     total = sum(r[2] for r in rows)
-    worst = _per_step(rows)
+    worst = _per_step(load, order)
     first = rows[0][4]
     longest = max((r for r in rows if r[0].startswith(SWITCHING)), key=lambda r: r[4])
     print(
@@ -123,19 +157,26 @@ def _report(load: Load, order: list[str], argv: list[str]) -> None:
         print(f"  error: {call.error}")
 
 
-def _per_step(rows: list[tuple[str, int, int, float, float, str]]) -> float:
-    """Each switch against the steady phase just before it (the load the step started
-    from); prints one line per step and returns the worst ratio."""
-    print(f"\n{'step':<28}{'p99 before':>11}{'during':>9}{'after':>9}{'during/before':>15}")
+def _per_step(load: Load, order: list[str]) -> float:
+    """Each step's switches (pooled over the rounds) against the steady phases just before
+    them, the load each switch started from; one line per step, returns the worst ratio."""
+    print(
+        f"\n{'step (all rounds)':<28}{'p99 before':>11}{'during':>9}{'after':>9}{'during/before':>15}"
+    )
+    steps: dict[str, tuple[list[str], list[str], list[str]]] = {}
+    for index, phase in enumerate(order):
+        if phase.startswith(SWITCHING) and 0 < index < len(order) - 1:
+            before, during, after = steps.setdefault(_base(phase), ([], [], []))
+            before.append(order[index - 1])
+            during.append(phase)
+            after.append(order[index + 1])
     worst = 0.0
-    for index, row in enumerate(rows):
-        if not row[0].startswith(SWITCHING) or index + 1 >= len(rows):
-            continue
-        before, after = rows[index - 1][4], rows[index + 1][4]
-        ratio = row[4] / before if before else 0.0
+    for name, windows in steps.items():
+        p99_before, p99_during, p99_after = (_row("", _pooled(load, w))[4] for w in windows)
+        ratio = p99_during / p99_before if p99_before else 0.0
         worst = max(worst, ratio)
-        step = row[0].removeprefix(f"{SWITCHING}: ")
-        print(f"{step:<28}{before:>11.1f}{row[4]:>9.1f}{after:>9.1f}{ratio:>14.2f}x")
+        step = name.removeprefix(f"{SWITCHING}: ")
+        print(f"{step:<28}{p99_before:>11.1f}{p99_during:>9.1f}{p99_after:>9.1f}{ratio:>14.2f}x")
     return worst
 
 
@@ -165,6 +206,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=4, help="client threads")
     parser.add_argument("--dwell", type=float, default=8.0, help="seconds at each step")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times the drill is taken (back to legacy in between); each figure pools them",
+    )
     parser.add_argument("--min-samples", type=int, default=50)
     parser.add_argument("--max-diff-rate", type=float, default=0.01)
     parser.add_argument(

@@ -3,19 +3,19 @@
 stackshift forwarding to it, in one run, with the ratios printed.
 
 Two upstreams stand in for legacy (--upstream):
-- `echo` (default): a small aiohttp server (its own process) answering every call with a
-  recorded-shape listZones body after --upstream-ms; at 0 ms it does no work at all, which
-  shows stackshift's own cost per call;
-- `stackshift`: a real CloudStack API server, a second `stackshift serve` on its own seeded
-  SQLite database (as the routing tests use for legacy), answering a signed listZones
-  with its signature check, database read and rendering, as a management server would.
+- `stackshift` (default): a real CloudStack API server, a second `stackshift serve` on its
+  own seeded SQLite database (as the routing tests use for legacy), answering a signed
+  listZones with its signature check, lookups and rendering, as a management server would;
+- `echo`: a small aiohttp server (its own process) answering every call with a
+  recorded-shape listZones body after --upstream-ms; at 0 ms it does no work at all, so
+  the ratio shows stackshift's own cost per call against aiohttp's best case.
 stackshift runs `serve --legacy-url` with one worker and no routes, so every call is
 forwarded. wrk (Debian package `wrk`) drives both: one connection for latency (p50/p99),
 then --connections for throughput. Targets: < 1 ms added at p50 and >= 90% of the direct
 throughput.
 
 Usage: python bench/passthrough.py [--seconds 10] [--connections 16] [--workers 1]
-       [--upstream echo|stackshift] [--upstream-ms 0] [--db PATH_OR_URL]
+       [--upstream stackshift|echo] [--upstream-ms 0] [--db PATH_OR_URL]
 """
 
 from __future__ import annotations
@@ -150,9 +150,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--upstream",
-        choices=("echo", "stackshift"),
-        default="echo",
-        help="the stand-in legacy server: a canned answer, or a real stackshift (echo)",
+        choices=("stackshift", "echo"),
+        default="stackshift",
+        help="the stand-in legacy server: a real API server (default) or a canned answer",
     )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
