@@ -18,7 +18,7 @@ guest_os_category = table("guest_os_category")
 @dataclass(frozen=True)
 class OsFilter:
     id: int | None = None
-    category_uuid: str | None = None
+    category_id: int | None = None
     description: str | None = None
     for_display: bool | None = None
     keyword: str | None = None
@@ -43,8 +43,8 @@ def _query(f: OsFilter) -> Select[Any]:
     )
     if f.id is not None:
         query = query.where(g.id == f.id)
-    if f.category_uuid is not None:
-        query = query.where(guest_os_category.c.uuid == f.category_uuid)
+    if f.category_id is not None:
+        query = query.where(g.category_id == f.category_id)
     if f.description is not None:
         query = query.where(g.display_name.like(like_escape(f.description), escape="\\"))
     if f.keyword:
@@ -56,3 +56,28 @@ def _query(f: OsFilter) -> Select[Any]:
 
 async def os_types(conn: AsyncConnection, f: OsFilter, offset: int, limit: int | None) -> Page:
     return await fetch_page(conn, _query(f), offset, limit)
+
+
+@dataclass(frozen=True)
+class CategoryFilter:
+    id: int | None = None
+    name: str | None = None
+    keyword: str | None = None
+
+
+def _category_query(f: CategoryFilter) -> Select[Any]:
+    c = guest_os_category.c
+    query = select(c.id, c.uuid, c.name).order_by(c.id)
+    if f.id is not None:
+        query = query.where(c.id == f.id)
+    # Both match anywhere in the name, as the server's LIKE %...% search does.
+    for text in (f.name, f.keyword):
+        if text:
+            query = query.where(c.name.like(like_escape(text), escape="\\"))
+    return query
+
+
+async def categories(
+    conn: AsyncConnection, f: CategoryFilter, offset: int, limit: int | None
+) -> Page:
+    return await fetch_page(conn, _category_query(f), offset, limit)

@@ -18,6 +18,7 @@ ENTITY_TABLES = {
     "DiskOfferingResponse": "disk_offering",
     "DomainResponse": "domain",
     "EventResponse": "event",
+    "GuestOSCategoryResponse": "guest_os_category",
     "GuestOSResponse": "guest_os",
     "HostResponse": "host",
     "IPAddressResponse": "user_ip_address",

@@ -61,6 +61,7 @@ LISTAPIS_FIELDS_ONLY = frozenset(
         "listAnnotations",
         "listNetworkServiceProviders",
         "listOsTypes",
+        "listOsCategories",
         "listAlerts",
     }
     # The UI's views, deploy wizard and 4.21 dashboard cards.
