@@ -64,6 +64,8 @@ class TemplateFilter:
     hypervisor: str | None = None
     template_type: str | None = None
     arch: str | None = None
+    # Templates whose guest OS is of this category (listTemplates' oscategoryid, 4.21).
+    os_category_id: int | None = None
     owner_ids: tuple[int, ...] | None = None
     public: bool | None = None
     featured: bool | None = None
@@ -164,6 +166,7 @@ def _attribute_clauses(f: TemplateFilter) -> list[ColumnElement[bool]]:
         (vm_template.c.hypervisor_type, f.hypervisor),
         (vm_template.c.type, f.template_type),
         (vm_template.c.arch, f.arch),
+        (guest_os.c.category_id, f.os_category_id),
         (template_zone_ref.c.zone_id, f.zone_id),
     )
     clauses.extend(column == value for column, value in equal if value is not None)

@@ -170,6 +170,7 @@ async def list_templates(ctx: CallContext, args: dict[str, Any]) -> Result:
         hypervisor=HYPERVISORS.get(str(args.get("hypervisor", "")).lower()),
         template_type=_template_type(args),
         arch=args.get("arch"),
+        os_category_id=args.get("oscategoryid"),
         exclude_project_owned=not isinstance(template_id, int),
         # SYSTEM templates are hidden from the featured and selfexecutable views.
         exclude_system=kind in ("featured", "selfexecutable"),

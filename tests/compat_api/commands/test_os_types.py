@@ -85,3 +85,20 @@ async def test_os_types_by_category_and_unknown_category(api: Api) -> None:
         f"oscategoryid value={UNKNOWN} due to incorrect long value format, or entity does not "
         "exist or due to incorrect parameter annotation for the field in api cmd class.",
     )
+
+
+async def test_templates_by_os_category(api: Api) -> None:
+    """The 4.21+ wizard lists the images of one OS category at a time (templatefilter=all
+    for an admin): only templates whose guest OS is of that category, so the system
+    template (Debian) never shows under Ubuntu."""
+    categories = {c["name"]: c["id"] for c in await _seeded(api)}
+    _, ubuntu = await listed(
+        api, "listTemplates", api.admin, templatefilter="all", oscategoryid=categories["Ubuntu"]
+    )
+    _, debian = await listed(
+        api, "listTemplates", api.admin, templatefilter="all", oscategoryid=categories["Debian"]
+    )
+    _, every = await listed(api, "listTemplates", api.admin, templatefilter="all")
+    assert ubuntu and all("Ubuntu" in t["ostypename"] for t in ubuntu)
+    assert {t["templatetype"] for t in debian} == {"SYSTEM"}
+    assert len(ubuntu) + len(debian) < len(every)
