@@ -26,12 +26,12 @@ async def test_a_cached_session_survives_a_delete_elsewhere_only_for_the_ttl(
 ) -> None:
     db, seed = seeded_db
     made = await _new(db, seed)
-    cache = sessions.SessionCache(ttl=0.3)
+    cache = sessions.SessionCache(ttl=3)
     assert await sessions.find(db, made.session_id, cache) is not None
     async with db.engine.begin() as conn:  # another process logs the session out
         await conn.execute(delete(session_table))
     assert await sessions.find(db, made.session_id, cache) is not None
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(3.1)
     assert await sessions.find(db, made.session_id, cache) is None
 
 
@@ -81,7 +81,8 @@ async def test_a_session_read_does_not_wait_for_a_writer_on_sqlite(
         made = await _new(db, seed)
         async with writer.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: holds the write lock
-            found = await asyncio.wait_for(sessions.find(db, made.session_id), timeout=2)
+            # Under the 10 s busy timeout a queued read would wait for.
+            found = await asyncio.wait_for(sessions.find(db, made.session_id), timeout=8)
             assert found is not None
             await conn.rollback()
     finally:
@@ -94,10 +95,10 @@ async def test_an_idle_session_expires_even_when_cached(
     seeded_db: tuple[Database, SeedResult], ttl: float
 ) -> None:
     db, seed = seeded_db
-    made = await sessions.create(db, seed.admin.user_id, timeout_s=1)
+    made = await sessions.create(db, seed.admin.user_id, timeout_s=2)
     cache = sessions.SessionCache(ttl=ttl)
     assert await sessions.find(db, made.session_id, cache) is not None
-    await asyncio.sleep(2.1)
+    await asyncio.sleep(3.2)
     assert await sessions.find(db, made.session_id, cache) is None
 
 
@@ -123,10 +124,10 @@ async def test_reads_by_session_and_key_do_not_wait_for_a_writer(api: Api) -> No
                     {"command": "listZones", "response": "json", "sessionkey": key},
                     cookies=cookies,
                 ),
-                timeout=3,
+                timeout=8,  # a read queued behind the writer would wait 10 s
             )
             api.client.session.cookie_jar.clear()  # an API-key caller sends no session
-            by_key = await asyncio.wait_for(api.signed("listServiceOfferings"), timeout=3)
+            by_key = await asyncio.wait_for(api.signed("listServiceOfferings"), timeout=8)
             await conn.rollback()
     finally:
         await writer.dispose()
