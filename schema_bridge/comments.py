@@ -5,13 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema_bridge.paging import Page, fetch_page, like_escape
 from schema_bridge.tables import table, user
 
 annotation_rows = table("annotations")
+
+
+def annotated(entity_uuid: Any, entity_type: str, admin: bool) -> Any:
+    """EXISTS a live comment on the row whose uuid is `entity_uuid` (a column), for a
+    listing's `hasannotations`; admin-only comments count for root admins only."""
+    found = exists().where(
+        annotation_rows.c.entity_uuid == entity_uuid,
+        annotation_rows.c.entity_type == entity_type,
+        annotation_rows.c.removed.is_(None),
+    )
+    return found if admin else found.where(annotation_rows.c.admins_only.is_(False))
 
 
 @dataclass(frozen=True)

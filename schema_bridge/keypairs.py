@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema_bridge.comments import annotated
 from schema_bridge.paging import Page, fetch_page, like_escape
 from schema_bridge.scoping import restrict
-from schema_bridge.tables import account, domain, projects, ssh_keypairs, table
+from schema_bridge.tables import account, domain, projects, ssh_keypairs
 
 PROJECT_ACCOUNT_TYPE = 5
-annotation_rows = table("annotations")
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,6 @@ class KeypairFilter:
     exclude_projects: bool = True
     # Whether admin-only annotations count towards `hasannotations` (root admins see them).
     admin_annotations: bool = False
-
-
-def _annotated(admin: bool) -> Any:
-    found = exists().where(
-        annotation_rows.c.entity_uuid == ssh_keypairs.c.uuid,
-        annotation_rows.c.entity_type == "SSH_KEYPAIR",
-        annotation_rows.c.removed.is_(None),
-    )
-    return found if admin else found.where(annotation_rows.c.admins_only.is_(False))
 
 
 def _base_query(admin_annotations: bool) -> Select[Any]:
@@ -53,7 +44,9 @@ def _base_query(admin_annotations: bool) -> Select[Any]:
             domain.c.name.label("domain_name"),
             projects.c.uuid.label("project_uuid"),
             projects.c.name.label("project_name"),
-            _annotated(admin_annotations).label("has_annotations"),
+            annotated(ssh_keypairs.c.uuid, "SSH_KEYPAIR", admin_annotations).label(
+                "has_annotations"
+            ),
         )
         .select_from(ssh_keypairs.join(account, account.c.id == ssh_keypairs.c.account_id))
         .join(domain, domain.c.id == ssh_keypairs.c.domain_id)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema_bridge.comments import annotated
 from schema_bridge.paging import Page, fetch_page, like_escape
 from schema_bridge.scoping import restrict
 from schema_bridge.tables import (
@@ -25,7 +26,6 @@ from schema_bridge.tables import (
     vpc,
 )
 
-annotation_rows = table("annotations")
 nics = table("nics")
 PROJECT_ACCOUNT_TYPE = 5
 # listRouters lists only this role (internal load balancer VMs have their own command).
@@ -50,15 +50,6 @@ class RouterFilter:
     domain_ids: tuple[int, ...] | None = None
     exclude_projects: bool = True
     admin_annotations: bool = False
-
-
-def _annotated(admin: bool) -> Any:
-    found = exists().where(
-        annotation_rows.c.entity_uuid == vm_instance.c.uuid,
-        annotation_rows.c.entity_type == "VR",
-        annotation_rows.c.removed.is_(None),
-    )
-    return found if admin else found.where(annotation_rows.c.admins_only.is_(False))
 
 
 def _columns(admin_annotations: bool) -> tuple[Any, ...]:
@@ -108,7 +99,7 @@ def _columns(admin_annotations: bool) -> tuple[Any, ...]:
         domain.c.path.label("domain_path"),
         projects.c.uuid.label("project_uuid"),
         projects.c.name.label("project_name"),
-        _annotated(admin_annotations).label("has_annotations"),
+        annotated(vm_instance.c.uuid, "VR", admin_annotations).label("has_annotations"),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema_bridge.comments import annotated
 from schema_bridge.paging import Page, fetch_page, like_escape
 from schema_bridge.tables import (
     data_center,
@@ -20,7 +21,6 @@ from schema_bridge.tables import (
     vm_template,
 )
 
-annotation_rows = table("annotations")
 console_proxy = table("console_proxy")
 secondary_storage_vm = table("secondary_storage_vm")
 volumes = table("volumes")
@@ -41,15 +41,6 @@ class SystemVmFilter:
     storage_id: int | None = None
     keyword: str | None = None
     admin_annotations: bool = False
-
-
-def _annotated(admin: bool) -> Any:
-    found = exists().where(
-        annotation_rows.c.entity_uuid == vm_instance.c.uuid,
-        annotation_rows.c.entity_type == "SYSTEM_VM",
-        annotation_rows.c.removed.is_(None),
-    )
-    return found if admin else found.where(annotation_rows.c.admins_only.is_(False))
 
 
 def _columns(admin_annotations: bool, agent: Any) -> tuple[Any, ...]:
@@ -88,7 +79,7 @@ def _columns(admin_annotations: bool, agent: Any) -> tuple[Any, ...]:
         vm_template.c.name.label("template_name"),
         service_offering.c.uuid.label("offering_uuid"),
         service_offering.c.name.label("offering_name"),
-        _annotated(admin_annotations).label("has_annotations"),
+        annotated(vm_instance.c.uuid, "SYSTEM_VM", admin_annotations).label("has_annotations"),
     )
 
 

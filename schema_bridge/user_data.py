@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema_bridge.comments import annotated
 from schema_bridge.paging import Page, fetch_page, like_escape
 from schema_bridge.scoping import restrict
-from schema_bridge.tables import account, domain, projects, table, user_data
+from schema_bridge.tables import account, domain, projects, user_data
 
-annotation_rows = table("annotations")
 PROJECT_ACCOUNT_TYPE = 5
 
 
@@ -26,15 +26,6 @@ class UserDataFilter:
     exclude_projects: bool = True
     # Whether admin-only annotations count towards `hasannotations` (root admins see them).
     admin_annotations: bool = False
-
-
-def _annotated(admin: bool) -> Any:
-    found = exists().where(
-        annotation_rows.c.entity_uuid == user_data.c.uuid,
-        annotation_rows.c.entity_type == "USER_DATA",
-        annotation_rows.c.removed.is_(None),
-    )
-    return found if admin else found.where(annotation_rows.c.admins_only.is_(False))
 
 
 def _query(f: UserDataFilter) -> Select[Any]:
@@ -53,7 +44,7 @@ def _query(f: UserDataFilter) -> Select[Any]:
             domain.c.path.label("domain_path"),
             projects.c.uuid.label("project_uuid"),
             projects.c.name.label("project_name"),
-            _annotated(f.admin_annotations).label("has_annotations"),
+            annotated(user_data.c.uuid, "USER_DATA", f.admin_annotations).label("has_annotations"),
         )
         .select_from(user_data.join(account, account.c.id == u.account_id))
         .join(domain, domain.c.id == u.domain_id)
